@@ -1,0 +1,17 @@
+# The two commands (README): `make demo` runs the main job, `make test` the test suite.
+# Both start with the idempotent set-up (first time on a machine: ~25 min for the mmcv build).
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-fast
+setup:
+	bash tools/setup_env.sh
+
+demo: setup
+	$(PY) tools/run_demo.py
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not integration" $(PYTEST_ARGS)

@@ -1,0 +1,6 @@
+from .checkpoint import (CheckpointError, IncompatibleCheckpointError, UnsafeCheckpointError,
+                         convert_checkpoint, load_pretrained, read_checkpoint)
+from .focalnet import ARCH_SETTINGS, FocalNet
+
+__all__ = ['ARCH_SETTINGS', 'FocalNet', 'CheckpointError', 'IncompatibleCheckpointError',
+           'UnsafeCheckpointError', 'convert_checkpoint', 'load_pretrained', 'read_checkpoint']

@@ -1,0 +1,384 @@
+"""Checkpoint loading and conversion for :class:`~focalnet_mm.models.focalnet.FocalNet`.
+
+Our parameter names are the official ones (SPEC §3). This module
+  * reads a checkpoint safely (``weights_only`` unpickling; ``trusted=True`` opts into full pickle),
+  * unwraps ``state_dict``/``model``/``module`` containers and ``module.``/``backbone.`` prefixes,
+  * converts timm and HF transformers names to the official ones (and back, for export),
+  * adapts ImageNet checkpoints to dense-prediction models: depth-wise kernels are zero-padded
+    (or centre-cropped) to the model's kernel size, extra focal levels get zero gate rows,
+  * refuses anything else: a key of the model that the checkpoint does not provide (other than the
+    per-output norms ``norm{i}`` and added focal levels) or a shape that cannot be adapted raises
+    :class:`IncompatibleCheckpointError`, which describes the checkpoint's variant.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be read."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """The file needs full unpickling (it could run code); pass ``trusted=True`` if you trust it."""
+
+
+class IncompatibleCheckpointError(ValueError):
+    """The checkpoint's tensors do not fit the model (another variant)."""
+
+
+# Types that mmengine/numpy put into training checkpoints (meta, message hub): data, not code.
+_DATA_GLOBALS = ('numpy.', 'mmengine.', 'mmdet.', 'mmseg.', 'mmpretrain.', 'collections.',
+                 '_codecs.encode', 'builtins.getattr', '__builtin__.getattr', 'builtins.set',
+                 '__builtin__.set', 'builtins.slice', 'builtins.complex')
+
+
+class _Foreign:
+    """Stand-in for an object of a type outside torch's weights-only allow-list: it is never
+    constructed for real, so nothing of the file's own code runs."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return _Foreign()
+
+    def __setstate__(self, state):
+        pass
+
+
+def _tensors_only_load(path: str) -> tuple[object, set]:
+    """Unpickle with torch's weights-only allow-list, replacing every other global by a
+    :class:`_Foreign` stand-in; returns the object and the names of the replaced globals."""
+    import types
+    try:
+        from torch._weights_only_unpickler import _get_allowed_globals
+        allowed = dict(_get_allowed_globals())
+    except ImportError:  # pragma: no cover - private torch API moved
+        allowed = {}
+    allowed.update({f'{g.__module__}.{g.__name__}': g for g in (
+        torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter)})
+    foreign: set = set()
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            key = f'{module}.{name}'
+            if key in allowed:
+                return allowed[key]
+            foreign.add(key)
+            return type(name, (_Foreign,), {})
+
+    module = types.SimpleNamespace(Unpickler=Unpickler, load=pickle.load, __name__='pickle')
+    return torch.load(path, map_location='cpu', weights_only=False, pickle_module=module), foreign
+
+
+def read_checkpoint(path: str, trusted: bool = False) -> dict:
+    """Read a checkpoint file (``.pth``/``.pt``/``.bin``/``.safetensors``) onto the CPU.
+
+    Safe by default: tensors and plain containers are unpickled with torch's ``weights_only``
+    loader. Training checkpoints of mmengine also hold numpy/mmengine objects (meta, message hub):
+    these are read with every foreign type replaced by an inert stand-in, so their code never
+    runs. A file that references anything else (``os.system``, arbitrary classes) is refused with
+    :class:`UnsafeCheckpointError`; ``trusted=True`` unpickles it fully (legacy files you trust).
+    """
+    if '://' in path:  # remote or mmengine scheme (open-mmlab://, s3://, ...): mmengine's loaders
+        from mmengine.runner import CheckpointLoader
+        return CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint file not found: {path!r}')
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        try:
+            return load_file(path, device='cpu')
+        except Exception as e:  # safetensors raises its own SafetensorError
+            raise CheckpointError(f'cannot read safetensors checkpoint {path!r} '
+                                  f'(truncated or corrupt?): {e}') from e
+    try:
+        if trusted:
+            return torch.load(path, map_location='cpu', weights_only=False)
+        try:
+            return torch.load(path, map_location='cpu', weights_only=True)
+        except pickle.UnpicklingError as e:
+            if 'Weights only load failed' not in str(e):
+                raise
+        obj, foreign = _tensors_only_load(path)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile, ValueError,
+            OSError) as e:
+        raise CheckpointError(f'cannot read checkpoint {path!r} (truncated or corrupt?): {e}') from e
+    suspicious = sorted(g for g in foreign if not g.startswith(_DATA_GLOBALS))
+    if suspicious:
+        raise UnsafeCheckpointError(
+            f'refusing to load {path!r}: it pickles objects of {suspicious}, which could run '
+            'arbitrary code when unpickled. If you trust the file, load it with trusted=True '
+            "(init_cfg=dict(type='Pretrained', checkpoint=..., trusted=True)).")
+    return obj
+
+
+def extract_state_dict(ckpt: dict) -> dict[str, torch.Tensor]:
+    """Unwrap containers and prefixes; for a detector/segmentor keep only ``backbone.*``."""
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f'checkpoint is a {type(ckpt).__name__}, expected a dict of tensors')
+    for key in ('state_dict', 'model', 'module', 'state_dict_ema'):
+        if key in ckpt and isinstance(ckpt[key], dict):
+            ckpt = ckpt[key]
+            break
+    sd = {k: v for k, v in ckpt.items() if isinstance(v, torch.Tensor)}  # drops stand-ins too
+    if not sd:
+        raise CheckpointError('checkpoint holds no tensors')
+    sd = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in sd.items()}
+    if any(k.startswith('backbone.') for k in sd):
+        sd = {k[len('backbone.'):]: v for k, v in sd.items() if k.startswith('backbone.')}
+    return sd
+
+
+def detect_format(sd: dict) -> str:
+    """'official' (also ours and the old mm detection code), 'timm' or 'hf'."""
+    if any('patch_embeddings.projection' in k or 'encoder.stages.' in k for k in sd):
+        return 'hf'
+    if any(k.startswith('stem.') or '.ls1.' in k or 'norm1_post' in k for k in sd):
+        return 'timm'
+    if any(k.startswith(('patch_embed.', 'layers.')) for k in sd):
+        return 'official'
+    raise IncompatibleCheckpointError(
+        'not a FocalNet checkpoint: no patch_embed/stem/embeddings keys; first keys: '
+        f'{list(sd)[:5]}')
+
+
+_LINEAR_IN_TIMM = re.compile(r'(modulation\.(f|proj)|mlp\.fc[12])\.weight$')
+
+
+def timm_to_official(sd: dict) -> dict:
+    out = {}
+    for k, v in sd.items():
+        k = k.replace('stem.', 'patch_embed.', 1) if k.startswith('stem.') else k
+        k = re.sub(r'^layers\.(\d+)\.downsample', lambda m: f'layers.{int(m.group(1)) - 1}.downsample', k)
+        k = re.sub(r'\.ls([12])\.gamma$', r'.gamma_\1', k)
+        k = re.sub(r'\.norm([12])_post\.', r'.norm\1.', k)
+        k = k.replace('modulation.norm.', 'modulation.ln.')
+        k = k.replace('head.fc.', 'head.')
+        if _LINEAR_IN_TIMM.search(k) and v.dim() == 4:
+            v = v.flatten(1)
+        out[k] = v
+    return out
+
+
+def official_to_timm(sd: dict, use_postln: bool) -> dict:
+    out = {}
+    for k, v in sd.items():
+        if re.match(r'^norm\d', k):  # per-output norms of the dense backbone have no timm twin
+            continue
+        if _LINEAR_IN_TIMM.search(k) and v.dim() == 2:
+            v = v[:, :, None, None]
+        k = k.replace('patch_embed.', 'stem.', 1) if k.startswith('patch_embed.') else k
+        k = re.sub(r'^layers\.(\d+)\.downsample', lambda m: f'layers.{int(m.group(1)) + 1}.downsample', k)
+        k = re.sub(r'\.gamma_([12])$', r'.ls\1.gamma', k)
+        if use_postln:
+            k = re.sub(r'\.blocks\.(\d+)\.norm([12])\.', r'.blocks.\1.norm\2_post.', k)
+        k = k.replace('modulation.ln.', 'modulation.norm.')
+        k = re.sub(r'^head\.', 'head.fc.', k)
+        out[k] = v
+    return out
+
+
+_HF_TO_OFFICIAL = [  # applied in order, after the 'focalnet.' prefix is dropped
+    (r'^embeddings\.patch_embeddings\.projection\.', 'patch_embed.proj.'),
+    (r'^embeddings\.norm\.', 'patch_embed.norm.'),
+    (r'^encoder\.stages\.(\d+)\.layers\.(\d+)\.', r'layers.\1.blocks.\2.'),
+    (r'^encoder\.stages\.(\d+)\.downsample\.projection\.', r'layers.\1.downsample.proj.'),
+    (r'^encoder\.stages\.(\d+)\.downsample\.norm\.', r'layers.\1.downsample.norm.'),
+    (r'\.modulation\.projection_in\.', '.modulation.f.'),
+    (r'\.modulation\.projection_context\.', '.modulation.h.'),
+    (r'\.modulation\.projection_out\.', '.modulation.proj.'),
+    (r'\.modulation\.layernorm\.', '.modulation.ln.'),
+    (r'^layernorm\.', 'norm.'),
+    (r'^classifier\.', 'head.'),
+]
+_OFFICIAL_TO_HF = [
+    (r'^patch_embed\.proj\.', 'embeddings.patch_embeddings.projection.'),
+    (r'^patch_embed\.norm\.', 'embeddings.norm.'),
+    (r'^layers\.(\d+)\.blocks\.(\d+)\.', r'encoder.stages.\1.layers.\2.'),
+    (r'^layers\.(\d+)\.downsample\.proj\.', r'encoder.stages.\1.downsample.projection.'),
+    (r'^layers\.(\d+)\.downsample\.norm\.', r'encoder.stages.\1.downsample.norm.'),
+    (r'\.modulation\.f\.', '.modulation.projection_in.'),
+    (r'\.modulation\.h\.', '.modulation.projection_context.'),
+    (r'\.modulation\.proj\.', '.modulation.projection_out.'),
+    (r'\.modulation\.ln\.', '.modulation.layernorm.'),
+    (r'^norm\.', 'layernorm.'),
+]
+
+
+def _rename(sd: dict, rules: list) -> dict:
+    out = {}
+    for k, v in sd.items():
+        for pattern, repl in rules:
+            k = re.sub(pattern, repl, k)
+        out[k] = v
+    return out
+
+
+def hf_to_official(sd: dict) -> dict:
+    sd = {k[len('focalnet.'):] if k.startswith('focalnet.') else k: v for k, v in sd.items()}
+    sd = {k: v for k, v in sd.items() if k != 'embeddings.mask_token'}
+    return _rename(sd, _HF_TO_OFFICIAL)
+
+
+def official_to_hf(sd: dict) -> dict:
+    """Names of HF ``FocalNetForImageClassification`` (the per-output norms have no HF twin)."""
+    sd = {k: v for k, v in sd.items() if not re.match(r'^norm\d', k)}
+    return {re.sub(r'^head\.', 'classifier.', k) if k.startswith('head.') else f'focalnet.{k}': v
+            for k, v in _rename(sd, _OFFICIAL_TO_HF).items()}
+
+
+def to_official(sd: dict) -> tuple[dict, str]:
+    fmt = detect_format(sd)
+    converted = {'official': dict, 'timm': timm_to_official, 'hf': hf_to_official}[fmt](sd)
+    return converted, fmt
+
+
+def describe(sd: dict) -> str:
+    """A short description of the FocalNet variant a (official-named) state dict holds."""
+    parts = []
+    if 'patch_embed.proj.weight' in sd:
+        w = sd['patch_embed.proj.weight']
+        parts.append(f'embed_dims={w.shape[0]}, stem kernel {w.shape[-1]}')
+    depths = []
+    for i in range(8):
+        blocks = {int(m.group(1)) for k in sd if (m := re.match(rf'^layers\.{i}\.blocks\.(\d+)\.', k))}
+        if not blocks:
+            break
+        depths.append(max(blocks) + 1)
+    if depths:
+        parts.append(f'depths={tuple(depths)}')
+    levels = {int(m.group(1)) for k in sd
+              if (m := re.match(r'^layers\.0\.blocks\.0\.modulation\.focal_layers\.(\d+)\.', k))}
+    if levels:
+        k0 = sd['layers.0.blocks.0.modulation.focal_layers.0.0.weight'].shape[-1]
+        parts.append(f'focal_levels={max(levels) + 1}, focal_window={k0}')
+    if any('gamma_1' in k for k in sd):
+        parts.append('layerscale')
+    return ', '.join(parts) or 'unknown layout'
+
+
+# Keys that only classification models have; dropped without complaint.
+_CLASSIFICATION_ONLY = re.compile(r'^(head\.|norm\.|head$)')
+# Model keys a classification checkpoint cannot provide: the per-output norms.
+_OUTPUT_NORM = re.compile(r'^norm\d+\.')
+
+
+@dataclass
+class LoadReport:
+    source_format: str = 'official'
+    padded: list = field(default_factory=list)      # (key, from_shape, to_shape)
+    cropped: list = field(default_factory=list)
+    expanded: list = field(default_factory=list)    # modulation.f with added levels
+    kept_at_init: list = field(default_factory=list)  # model keys without a checkpoint value
+    ignored: list = field(default_factory=list)     # classification-only keys dropped
+
+    def summary(self) -> str:
+        return (f'format={self.source_format}, padded kernels={len(self.padded)}, '
+                f'cropped kernels={len(self.cropped)}, expanded focal levels={len(self.expanded)}, '
+                f'kept at init={len(self.kept_at_init)}, ignored={len(self.ignored)}')
+
+
+def _resize_kernel(v: torch.Tensor, size: int) -> torch.Tensor:
+    """Zero-pad (centred) or centre-crop a square depth-wise kernel to ``size``."""
+    diff = size - v.shape[-1]
+    if diff >= 0:
+        return F.pad(v, [diff // 2] * 4)
+    start = -diff // 2
+    return v[..., start:start + size, start:start + size].contiguous()
+
+
+def _expand_levels(v: torch.Tensor, target: torch.Tensor, dim: int) -> torch.Tensor:
+    """Rows of ``modulation.f``: [q (C), ctx (C), level gates (L), global gate (1)]."""
+    new = torch.zeros_like(target)
+    levels_ckpt = v.shape[0] - 2 * dim - 1
+    new[:2 * dim + levels_ckpt] = v[:2 * dim + levels_ckpt]
+    new[-1] = v[-1]
+    return new
+
+
+def adapt_state_dict(sd: dict, model_sd: dict, source_format: str = 'official'
+                     ) -> tuple[dict, LoadReport]:
+    """Make an official-named state dict fit ``model_sd`` exactly, or raise."""
+    report = LoadReport(source_format=source_format)
+    out, mismatched, unexpected = {}, [], []
+    for k, v in sd.items():
+        if k not in model_sd:
+            (report.ignored if _CLASSIFICATION_ONLY.match(k) else unexpected).append(k)
+            continue
+        target = model_sd[k]
+        if v.shape == target.shape:
+            out[k] = v
+        elif (re.search(r'modulation\.focal_layers\.\d+\.0\.weight$', k) and v.dim() == 4
+              and v.shape[:2] == target.shape[:2] and v.shape[-1] % 2 == target.shape[-1] % 2):
+            out[k] = _resize_kernel(v, target.shape[-1])
+            (report.padded if target.shape[-1] > v.shape[-1] else report.cropped).append(
+                (k, tuple(v.shape), tuple(target.shape)))
+        elif (re.search(r'modulation\.f\.(weight|bias)$', k) and v.shape[1:] == target.shape[1:]
+              and v.shape[0] < target.shape[0]):
+            dim = model_sd[k.rsplit('.f.', 1)[0] + '.h.bias'].shape[0]
+            if v.shape[0] - 2 * dim - 1 < 1:
+                mismatched.append((k, tuple(v.shape), tuple(target.shape)))
+                continue
+            out[k] = _expand_levels(v, target, dim)
+            report.expanded.append((k, tuple(v.shape), tuple(target.shape)))
+        else:
+            mismatched.append((k, tuple(v.shape), tuple(target.shape)))
+    missing = [k for k in model_sd if k not in out]
+    new_level = re.compile(r'modulation\.focal_layers\.(\d+)\.')
+    expanded_blocks = {k.rsplit('.modulation.f.', 1)[0] for k, _, _ in report.expanded}
+    not_provided = []
+    for k in missing:
+        if _OUTPUT_NORM.match(k):
+            report.kept_at_init.append(k)
+        elif new_level.search(k) and k.split('.modulation.', 1)[0] in expanded_blocks:
+            report.kept_at_init.append(k)
+        else:
+            not_provided.append(k)
+    if mismatched or unexpected or not_provided:
+        lines = [f'checkpoint does not fit this FocalNet (checkpoint: {describe(sd)}; '
+                 f'model: {describe(model_sd)}).']
+        if mismatched:
+            lines.append(f'{len(mismatched)} tensors with incompatible shapes, e.g. ' + '; '.join(
+                f'{k}: checkpoint {a} vs model {b}' for k, a, b in mismatched[:3]))
+        if not_provided:
+            lines.append(f'{len(not_provided)} model tensors missing from the checkpoint, e.g. '
+                         f'{not_provided[:3]}')
+        if unexpected:
+            lines.append(f'{len(unexpected)} checkpoint tensors unknown to the model, e.g. '
+                         f'{unexpected[:3]}')
+        raise IncompatibleCheckpointError('\n'.join(lines))
+    return out, report
+
+
+def convert_checkpoint(sd: dict, model: nn.Module) -> tuple[dict, LoadReport]:
+    """Any supported state dict -> a state dict that ``model.load_state_dict(strict=True)`` takes,
+    with the per-output norms (absent in classification checkpoints) filled from ``model``."""
+    official, fmt = to_official(extract_state_dict(sd))
+    model_sd = model.state_dict()
+    adapted, report = adapt_state_dict(official, model_sd, fmt)
+    for k in report.kept_at_init:
+        adapted[k] = model_sd[k]
+    return adapted, report
+
+
+def load_pretrained(model: nn.Module, path: str, trusted: bool = False,
+                    logger: Optional[object] = None) -> LoadReport:
+    """Read, convert and strictly load a checkpoint into a FocalNet; returns what was adapted."""
+    adapted, report = convert_checkpoint(read_checkpoint(path, trusted=trusted), model)
+    model.load_state_dict(adapted, strict=True)
+    if logger is not None:
+        logger.info(f'FocalNet: loaded {path} ({report.summary()})')
+        if report.kept_at_init:
+            logger.info(f'FocalNet: not in the checkpoint, kept at init: {report.kept_at_init}')
+    return report
