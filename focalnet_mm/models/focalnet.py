@@ -44,8 +44,36 @@ _ARCH_DEFAULTS = dict(use_conv_embed=False, use_postln=False, use_layerscale=Fal
                       use_postln_in_modulation=False, normalize_modulator=False)
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of an NCHW tensor (parameters as ``nn.LayerNorm``).
+
+    On a channels_last tensor the NHWC view is contiguous, so no copy is made; the output keeps the
+    input's memory format."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                         self.eps).permute(0, 3, 1, 2)
+        return y if x.is_contiguous(memory_format=torch.channels_last) else y.contiguous()
+
+
+def _pointwise(x: torch.Tensor, linear: nn.Linear, rows: Optional[slice] = None,
+               scale: Optional[float] = None) -> torch.Tensor:
+    """``linear`` applied over the channels of an NCHW tensor as a 1x1 convolution (no permutes;
+    oneDNN/cuDNN run it natively in channels_last). ``rows`` selects output channels."""
+    weight, bias = linear.weight, linear.bias
+    if rows is not None:
+        weight, bias = weight[rows], bias[rows]
+    if scale is not None:
+        weight = weight * scale
+    return F.conv2d(x, weight.reshape(*weight.shape[:2], 1, 1), bias)
+
+
+def _layerscale(x: torch.Tensor, gamma: Union[nn.Parameter, float]) -> torch.Tensor:
+    return x * gamma.view(-1, 1, 1) if isinstance(gamma, torch.Tensor) else x
+
+
 class PatchEmbed(nn.Module):
-    """Zero-pads right/bottom to a multiple of the stride, convolves, then LayerNorm (channels-last out).
+    """Zero-pads right/bottom to a multiple of the stride, convolves, then LayerNorm.
 
     Non-overlapping: kernel = stride. Overlapping (``use_conv_embed``): 7x7/4 at the stem with
     ``stem_padding`` (2 in the classification checkpoints, 3 in the old detection code), 3x3/2 pad 1
@@ -63,19 +91,21 @@ class PatchEmbed(nn.Module):
         else:
             kernel, padding = 3, 1
         self.proj = nn.Conv2d(in_channels, embed_dims, kernel, stride, padding)
-        self.norm = nn.LayerNorm(embed_dims) if patch_norm else nn.Identity()
+        self.norm = LayerNorm2d(embed_dims) if patch_norm else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # NCHW -> NHWC
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         pad_h, pad_w = -h % self.stride, -w % self.stride
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h))
-        return self.norm(self.proj(x).permute(0, 2, 3, 1))
+        return self.norm(self.proj(x))
 
 
 class FocalModulation(nn.Module):
-    """Focal modulation (SPEC §1). Input/output channels-last (B, H, W, C).
+    """Focal modulation (SPEC §1) on NCHW tensors, in the input's memory format.
 
+    ``f``/``proj`` keep the official ``nn.Linear`` parameters and run as 1x1 convolutions; ``f`` is
+    applied as three convolutions (q, ctx, gates) so that every operand stays contiguous.
     ``gate_probe``/``modulator_probe`` are identities: register forward hooks on them to capture the
     gates (B, L+1, H, W) and the modulator (B, C, H, W) at no cost to the normal forward.
     """
@@ -84,6 +114,7 @@ class FocalModulation(nn.Module):
                  proj_drop: float = 0., use_postln_in_modulation: bool = False,
                  normalize_modulator: bool = False):
         super().__init__()
+        self.dim = dim
         self.focal_level = focal_level
         self.normalize_modulator = normalize_modulator
         self.kernel_sizes = [focal_factor * k + focal_window for k in range(focal_level)]
@@ -96,28 +127,30 @@ class FocalModulation(nn.Module):
             nn.Sequential(nn.Conv2d(dim, dim, k, padding=k // 2, groups=dim, bias=False), nn.GELU())
             for k in self.kernel_sizes)
         if use_postln_in_modulation:
-            self.ln = nn.LayerNorm(dim)
+            self.ln = LayerNorm2d(dim)
         self.gate_probe = nn.Identity()
         self.modulator_probe = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dim = x.shape[-1]
-        x = self.f(x).permute(0, 3, 1, 2)
-        q, ctx, gates = torch.split(x, (dim, dim, self.focal_level + 1), dim=1)
-        gates = self.gate_probe(gates)
-        ctx_all = 0
+        dim, levels = self.dim, self.focal_level
+        q = _pointwise(x, self.f, slice(0, dim))
+        ctx = _pointwise(x, self.f, slice(dim, 2 * dim))
+        gates = self.gate_probe(_pointwise(x, self.f, slice(2 * dim, None)))
+        # gated sum over levels, accumulated in place (the products are not kept for backward)
+        ctx_all = None
         for level, focal_layer in enumerate(self.focal_layers):
             ctx = focal_layer(ctx)
-            ctx_all = ctx_all + ctx * gates[:, level:level + 1]
+            gate = gates[:, level:level + 1]
+            ctx_all = ctx * gate if ctx_all is None else ctx_all.addcmul_(ctx, gate)
         ctx_global = self.act(ctx.mean((2, 3), keepdim=True))
-        ctx_all = ctx_all + ctx_global * gates[:, self.focal_level:]
-        if self.normalize_modulator:
-            ctx_all = ctx_all / (self.focal_level + 1)
-        modulator = self.modulator_probe(self.h(ctx_all))
-        out = (q * modulator).permute(0, 2, 3, 1)
+        ctx_all = ctx_all.addcmul_(ctx_global, gates[:, levels:])
+        # normalize_modulator divides ctx_all by L+1: folded into h's weight (linear, exact math)
+        scale = 1.0 / (levels + 1) if self.normalize_modulator else None
+        modulator = self.modulator_probe(_pointwise(ctx_all, self.h, scale=scale))
+        out = q * modulator
         if hasattr(self, 'ln'):
             out = self.ln(out)
-        return self.proj_drop(self.proj(out))
+        return self.proj_drop(_pointwise(out, self.proj))
 
 
 class Mlp(nn.Module):
@@ -129,8 +162,8 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden_dim, dim)
         self.drop = nn.Dropout(drop)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # NCHW
+        return self.drop(_pointwise(self.drop(self.act(_pointwise(x, self.fc1))), self.fc2))
 
 
 class FocalNetBlock(nn.Module):
@@ -141,11 +174,11 @@ class FocalNetBlock(nn.Module):
                  use_layerscale: bool = False, layerscale_value: float = 1e-4, **modulation_kwargs):
         super().__init__()
         self.use_postln = use_postln
-        self.norm1 = nn.LayerNorm(dim)
+        self.norm1 = LayerNorm2d(dim)
         self.modulation = FocalModulation(dim, focal_window, focal_level, proj_drop=drop,
                                           **modulation_kwargs)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
-        self.norm2 = nn.LayerNorm(dim)
+        self.norm2 = LayerNorm2d(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
         if use_layerscale:
             self.gamma_1 = nn.Parameter(layerscale_value * torch.ones(dim))
@@ -153,12 +186,12 @@ class FocalNetBlock(nn.Module):
         else:
             self.gamma_1 = self.gamma_2 = 1.0
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, H, W, C)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # NCHW
         if self.use_postln:
-            x = x + self.drop_path(self.gamma_1 * self.norm1(self.modulation(x)))
-            return x + self.drop_path(self.gamma_2 * self.norm2(self.mlp(x)))
-        x = x + self.drop_path(self.gamma_1 * self.modulation(self.norm1(x)))
-        return x + self.drop_path(self.gamma_2 * self.mlp(self.norm2(x)))
+            x = x + self.drop_path(_layerscale(self.norm1(self.modulation(x)), self.gamma_1))
+            return x + self.drop_path(_layerscale(self.norm2(self.mlp(x)), self.gamma_2))
+        x = x + self.drop_path(_layerscale(self.modulation(self.norm1(x)), self.gamma_1))
+        return x + self.drop_path(_layerscale(self.mlp(self.norm2(x)), self.gamma_2))
 
 
 class FocalNetStage(nn.Module):
@@ -177,9 +210,7 @@ class FocalNetStage(nn.Module):
                 x = cp.checkpoint(block, x, use_reentrant=False)
             else:
                 x = block(x)
-        if self.downsample is None:
-            return x, None
-        return x, self.downsample(x.permute(0, 3, 1, 2))
+        return x, (None if self.downsample is None else self.downsample(x))
 
 
 def _per_stage(name: str, value: IntOrSeq, num_stages: int) -> list[int]:
@@ -209,6 +240,10 @@ class FocalNet(BaseModule):
         frozen_stages: -1 freezes nothing, 0 the stem, i the stem and stages 0..i-1 (kept after
             ``train()``).
         with_cp: gradient checkpointing per block (saves memory, same results).
+        channels_last: run the stages on channels_last (NHWC) memory, where oneDNN/cuDNN
+            convolutions are fastest and LayerNorm needs no permute copies. ``False`` keeps
+            contiguous NCHW throughout (timm's layout); outputs are equal (tested), and are
+            always returned as contiguous NCHW.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads official, timm, HF or mm
             checkpoints (see :func:`focalnet_mm.models.checkpoint.load_pretrained`); add
             ``trusted=True`` to unpickle legacy files that are not plain tensors.
@@ -236,6 +271,7 @@ class FocalNet(BaseModule):
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  frozen_stages: int = -1,
                  with_cp: bool = False,
+                 channels_last: bool = True,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         cfg = self._resolve_arch(arch, dict(
@@ -255,6 +291,7 @@ class FocalNet(BaseModule):
         self.num_stages = num_stages
         self.out_indices = tuple(sorted(set(out_indices)))
         self.frozen_stages = frozen_stages
+        self.channels_last = channels_last
         self.num_features = [embed_dims * 2**i for i in range(num_stages)]
 
         self.patch_embed = PatchEmbed(in_channels, embed_dims, 4, cfg['use_conv_embed'], patch_norm,
@@ -276,7 +313,7 @@ class FocalNet(BaseModule):
                           if i < num_stages - 1 else None)
             self.layers.append(FocalNetStage(blocks, downsample, with_cp))
         for i in self.out_indices:
-            self.add_module(f'norm{i}', nn.LayerNorm(self.num_features[i]))
+            self.add_module(f'norm{i}', LayerNorm2d(self.num_features[i]))
         self._freeze_stages()
 
     # ------------------------------------------------------------------ construction helpers
@@ -374,10 +411,12 @@ class FocalNet(BaseModule):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'FocalNet expects an (N, {self.in_channels}, H, W) tensor, got shape '
                              f'{tuple(x.shape)}')
+        x = x.contiguous(memory_format=torch.channels_last if self.channels_last
+                         else torch.contiguous_format)
         x = self.pos_drop(self.patch_embed(x))
         outs = []
         for i, stage in enumerate(self.layers):
             stage_out, x = stage(x)
             if i in self.out_indices:
-                outs.append(getattr(self, f'norm{i}')(stage_out).permute(0, 3, 1, 2).contiguous())
+                outs.append(getattr(self, f'norm{i}')(stage_out).contiguous())
         return tuple(outs)
