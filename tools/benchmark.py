@@ -1,0 +1,421 @@
+#!/usr/bin/env python
+"""Speed and memory of FocalNet, side by side with a reference, in one process.
+
+Each comparison runs both models interleaved (A B A B ...) after a warm-up, reports the median
+and the spread (interquartile range) of each, their ratio, the peak memory of each (CPU: peak RSS
+above the level before the run, via /proc; CUDA: max allocated) and the max-abs difference of
+their outputs with the same weights.
+
+  backbone   FocalNet vs timm's FocalNet (features), same weights     default 1x3x800x1216
+  train      forward+backward+AdamW step of the backbone, vs timm,
+             and ours with/without with_cp (peak memory)             default 1x3x512x768
+  detector   FocalNet-T Mask R-CNN vs mmdet's Swin-T Mask R-CNN        default 1x3x800x1216
+  segmentor  FocalNet-T UPerNet vs mmseg's Swin-T UPerNet              default 2x3x512x512
+
+Examples:
+  python tools/benchmark.py backbone --dtype fp32 bf16 --channels-last on off
+  python tools/benchmark.py detector --reps 5 --json work_dirs/bench_det.json
+  python tools/benchmark.py train --with-cp on off
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from contextlib import nullcontext
+from itertools import product
+from typing import Callable
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import focalnet_mm  # noqa: E402
+from focalnet_mm import FocalNet  # noqa: E402
+from focalnet_mm.models.checkpoint import official_to_timm  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+DEFAULT_SIZES = {'backbone': (1, 800, 1216), 'train': (1, 512, 768),
+                 'detector': (1, 800, 1216), 'segmentor': (2, 512, 512)}
+
+
+# ----------------------------------------------------------------------------- measurement
+class PeakMemory:
+    """Peak memory (MiB) of a block of code above the level at its start."""
+
+    def __init__(self, device: str):
+        self.device = device
+
+    @staticmethod
+    def _proc_mib(field: str) -> float:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1]) / 1024
+        return float('nan')
+
+    def __enter__(self):
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.start = torch.cuda.memory_allocated() / 2**20
+        else:
+            _malloc_trim()  # hand freed heap back to the OS, so that reuse does not hide the peak
+            try:  # '5' resets the peak RSS (VmHWM) of this process (Linux >= 4.0)
+                with open('/proc/self/clear_refs', 'w') as f:
+                    f.write('5')
+            except OSError:
+                pass
+            self.start = self._proc_mib('VmRSS')
+        return self
+
+    def __exit__(self, *exc):
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+            peak = torch.cuda.max_memory_allocated() / 2**20
+        else:
+            peak = self._proc_mib('VmHWM')
+        self.mib = peak - self.start
+
+
+def _malloc_trim() -> None:
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _sync(device: str) -> None:
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def interleaved(fns: dict[str, Callable], device: str, reps: int, warmup: int) -> dict[str, list]:
+    """Times each fn ``reps`` times, alternating between them, after ``warmup`` calls of each."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    _sync(device)
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def stats(ts: list) -> dict:
+    q = statistics.quantiles(ts, n=4) if len(ts) >= 2 else [ts[0]] * 3
+    return dict(median_ms=1e3 * statistics.median(ts), iqr_ms=1e3 * (q[2] - q[0]), n=len(ts))
+
+
+def max_abs(a, b) -> float:
+    if isinstance(a, torch.Tensor):
+        return (a.float() - b.float()).abs().max().item()
+    return max(max_abs(x, y) for x, y in zip(a, b))
+
+
+# ----------------------------------------------------------------------------- models
+def backbone_pair(arch: str, windows, levels, device: str, channels_last: bool):
+    """Ours and timm's FocalNet with the same weights (timm is the reference)."""
+    import timm
+    kw = dict(drop_path_rate=0.)
+    if windows is not None:
+        kw['focal_windows'] = windows
+    if levels is not None:
+        kw['focal_levels'] = levels
+    ours = FocalNet(arch, channels_last=channels_last, **kw)
+    s = ours.arch_settings
+    ref = timm.create_model('focalnet_' + arch.replace('-', '_'), pretrained=False, num_classes=0,
+                            focal_windows=s['focal_windows'], focal_levels=s['focal_levels'],
+                            normalize_modulator=s['normalize_modulator'])
+    missing, unexpected = ref.load_state_dict(official_to_timm(ours.state_dict(), s['use_postln']),
+                                              strict=False)
+    assert not unexpected and all(k.startswith(('head', 'norm.')) for k in missing)
+    ours, ref = ours.to(device), ref.to(device)
+    if channels_last:
+        ref = ref.to(memory_format=torch.channels_last)
+    return ours, ref
+
+
+class TimmFeatures(torch.nn.Module):
+    """timm's features with our per-output norms, so outputs are comparable."""
+
+    def __init__(self, ref, ours):
+        super().__init__()
+        self.ref, self.norms = ref, [getattr(ours, f'norm{i}') for i in range(4)]
+
+    def forward(self, x):
+        feats = self.ref.forward_intermediates(x, intermediates_only=True)
+        return tuple(n(f) for n, f in zip(self.norms, feats))
+
+
+def mm_model(cfg_path: str, scope: str, device: str):
+    from mmengine.config import Config
+    cfg = Config.fromfile(cfg_path)
+    if scope == 'mmdet':
+        from mmdet.registry import MODELS
+        from mmdet.utils import register_all_modules
+    else:
+        from mmseg.registry import MODELS
+        from mmseg.utils import register_all_modules
+    register_all_modules()
+    model_cfg = cfg.model
+    model_cfg.backbone.pop('init_cfg', None)
+    model_cfg.backbone.pop('pretrained', None)
+    model_cfg.pop('pretrained', None)
+    return MODELS.build(model_cfg).to(device).eval()  # SyncBN in eval mode needs no process group
+
+
+def det_inputs(batch: int, h: int, w: int, device: str):
+    from mmdet.structures import DetDataSample
+    x = (torch.rand(batch, 3, h, w, device=device) * 255).to(torch.uint8)
+    samples = []
+    for _ in range(batch):
+        s = DetDataSample()
+        s.set_metainfo(dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+                            batch_input_shape=(h, w), scale_factor=(1.0, 1.0)))
+        samples.append(s)
+    return x, samples
+
+
+# ----------------------------------------------------------------------------- benchmarks
+def autocast(device: str, dtype):
+    return torch.autocast(device, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def maybe_compile(model, on: bool):
+    return torch.compile(model) if on else model
+
+
+def run_pair(name_a, fn_a, name_b, fn_b, args, device) -> dict:
+    times = interleaved({name_a: fn_a, name_b: fn_b}, device, args.reps, args.warmup)
+    row = {name_a: stats(times[name_a]), name_b: stats(times[name_b])}
+    for name, fn in ((name_a, fn_a), (name_b, fn_b)):
+        with PeakMemory(device) as mem:
+            fn()
+        row[name]['peak_mib'] = mem.mib
+    row['speedup'] = row[name_b]['median_ms'] / row[name_a]['median_ms']
+    return row
+
+
+def bench_backbone(args, device) -> list[dict]:
+    b, h, w = args.size
+    rows = []
+    for dtype_name, cl, comp in product(args.dtype, args.channels_last, args.compile):
+        ours, ref = backbone_pair(args.arch, args.windows, args.levels, device, cl == 'on')
+        ref_feats = TimmFeatures(ref, ours).eval()
+        ours.eval()
+        x = torch.randn(b, 3, h, w, device=device)
+        if cl == 'on':
+            x = x.contiguous(memory_format=torch.channels_last)
+        f_ours, f_ref = maybe_compile(ours, comp == 'on'), maybe_compile(ref_feats, comp == 'on')
+        dtype = DTYPES[dtype_name]
+
+        def fwd(model):
+            def run():
+                with torch.no_grad(), autocast(device, dtype):
+                    return model(x)
+            return run
+
+        row = run_pair('ours', fwd(f_ours), 'timm', fwd(f_ref), args, device)
+        row['max_abs_diff'] = max_abs(fwd(f_ours)(), fwd(f_ref)())
+        row.update(setting=f'{args.arch} {dtype_name} channels_last={cl} compile={comp}',
+                   input=f'{b}x3x{h}x{w}')
+        rows.append(row)
+        print_row(row, 'ours', 'timm')
+    return rows
+
+
+def bench_train(args, device) -> list[dict]:
+    b, h, w = args.size
+    rows = []
+    for dtype_name, cl in product(args.dtype, args.channels_last):
+        dtype = DTYPES[dtype_name]
+        x = torch.randn(b, 3, h, w, device=device)
+
+        def step_fn(model, feats):
+            opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+
+            def run():
+                with autocast(device, dtype):
+                    loss = sum(f.float().square().mean() for f in feats(x))
+                loss.backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            return run
+
+        ours, ref = backbone_pair(args.arch, args.windows, args.levels, device, cl == 'on')
+        ours.train()
+        ref_feats = TimmFeatures(ref, ours).train()
+        row = run_pair('ours', step_fn(ours, ours), 'timm', step_fn(ref, ref_feats), args, device)
+        row.update(setting=f'train {args.arch} {dtype_name} channels_last={cl}', input=f'{b}x3x{h}x{w}')
+        rows.append(row)
+        print_row(row, 'ours', 'timm')
+        for cp_flag in args.with_cp:
+            if cp_flag == 'off':
+                continue
+            plain, _ = backbone_pair(args.arch, args.windows, args.levels, device, cl == 'on')
+            with_cp = FocalNet(args.arch, drop_path_rate=0., with_cp=True, channels_last=cl == 'on',
+                               **({'focal_windows': args.windows} if args.windows else {}),
+                               **({'focal_levels': args.levels} if args.levels else {})).to(device)
+            with_cp.load_state_dict(plain.state_dict())
+            plain.train(), with_cp.train()
+            row = run_pair('with_cp', step_fn(with_cp, with_cp), 'no_cp', step_fn(plain, plain),
+                           args, device)
+            row['memory_ratio'] = row['with_cp']['peak_mib'] / max(row['no_cp']['peak_mib'], 1e-9)
+            row.update(setting=f'train {args.arch} {dtype_name} channels_last={cl}: with_cp vs not',
+                       input=f'{b}x3x{h}x{w}')
+            rows.append(row)
+            print_row(row, 'with_cp', 'no_cp')
+    return rows
+
+
+def bench_detector(args, device) -> list[dict]:
+    b, h, w = args.size
+    import mmdet
+    ours = mm_model(os.path.join(ROOT, args.det_config), 'mmdet', device)
+    swin_cfg = os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'configs', 'swin',
+                            'mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py')
+    ref = mm_model(swin_cfg, 'mmdet', device)
+    x, samples = det_inputs(b, h, w, device)
+    rows = []
+    for dtype_name in args.dtype:
+        dtype = DTYPES[dtype_name]
+
+        def predict(model):
+            def run():
+                with torch.no_grad(), autocast(device, dtype):  # preprocess + predict, as mm runs it
+                    return model.test_step({'inputs': list(x), 'data_samples': samples})
+            return run
+
+        row = run_pair('focalnet-t', predict(ours), 'swin-t', predict(ref), args, device)
+        row.update(setting=f'Mask R-CNN end-to-end predict {dtype_name}', input=f'{b}x3x{h}x{w}')
+        rows.append(row)
+        print_row(row, 'focalnet-t', 'swin-t')
+    return rows
+
+
+def bench_segmentor(args, device) -> list[dict]:
+    b, h, w = args.size
+    import mmseg
+    ours = mm_model(os.path.join(ROOT, args.seg_config), 'mmseg', device)
+    swin_cfg = os.path.join(os.path.dirname(mmseg.__file__), '.mim', 'configs', 'swin',
+                            'swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py')
+    ref = mm_model(swin_cfg, 'mmseg', device)
+    x = torch.randn(b, 3, h, w, device=device)
+    rows = []
+    for dtype_name in args.dtype:
+        dtype = DTYPES[dtype_name]
+
+        def forward(model):
+            def run():
+                with torch.no_grad(), autocast(device, dtype):
+                    return model(x, mode='tensor')
+            return run
+
+        row = run_pair('focalnet-t', forward(ours), 'swin-t', forward(ref), args, device)
+        row.update(setting=f'UPerNet forward {dtype_name}', input=f'{b}x3x{h}x{w}')
+        rows.append(row)
+        print_row(row, 'focalnet-t', 'swin-t')
+    return rows
+
+
+# ----------------------------------------------------------------------------- output
+def print_row(row: dict, a: str, b: str) -> None:
+    extra = ''
+    if 'max_abs_diff' in row:
+        extra = f"  max|diff| {row['max_abs_diff']:.1e}"
+    if 'memory_ratio' in row:
+        extra += f"  memory {a}/{b} {row['memory_ratio']:.2f}"
+    print(f"{row['setting']:<58} {row['input']:>12}  {a} {row[a]['median_ms']:9.1f} ms "
+          f"(iqr {row[a]['iqr_ms']:.1f}, {row[a]['peak_mib']:.0f} MiB)  {b} "
+          f"{row[b]['median_ms']:9.1f} ms (iqr {row[b]['iqr_ms']:.1f}, {row[b]['peak_mib']:.0f} MiB)"
+          f"  speedup {row['speedup']:.2f}x{extra}", flush=True)
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ['| setting | input | A | A median ms (IQR) | A peak MiB | B | B median ms (IQR) | '
+             'B peak MiB | speedup B/A | max abs diff |', '|' + '---|' * 10]
+    for r in rows:
+        a, b = [k for k in r if isinstance(r[k], dict)][:2]
+        diff = f"{r['max_abs_diff']:.1e}" if 'max_abs_diff' in r else ''
+        lines.append(f"| {r['setting']} | {r['input']} | {a} | {r[a]['median_ms']:.1f} "
+                     f"({r[a]['iqr_ms']:.1f}) | {r[a]['peak_mib']:.0f} | {b} | "
+                     f"{r[b]['median_ms']:.1f} ({r[b]['iqr_ms']:.1f}) | {r[b]['peak_mib']:.0f} | "
+                     f"{r['speedup']:.2f}x | {diff} |")
+    return '\n'.join(lines)
+
+
+def machine(device: str) -> str:
+    if device == 'cuda':
+        return f'{torch.cuda.get_device_name()} (torch {torch.__version__})'
+    return (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
+            f'{torch.get_num_threads()} threads (torch {torch.__version__})')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('what', nargs='+', choices=['backbone', 'train', 'detector', 'segmentor'])
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    p.add_argument('--dtype', nargs='+', default=['fp32'], choices=list(DTYPES))
+    p.add_argument('--channels-last', nargs='+', default=['on'], choices=['on', 'off'])
+    p.add_argument('--compile', nargs='+', default=['off'], choices=['on', 'off'])
+    p.add_argument('--with-cp', nargs='+', default=['on'], choices=['on', 'off'],
+                   help='train: also compare with_cp=True against False (memory)')
+    p.add_argument('--arch', default='tiny-srf')
+    p.add_argument('--windows', type=int, nargs='+', default=[9],
+                   help='focal windows (dense-prediction configs use 9)')
+    p.add_argument('--levels', type=int, nargs='+', default=None)
+    p.add_argument('--size', type=int, nargs=3, metavar=('BATCH', 'H', 'W'),
+                   help='input size (default per benchmark, see above)')
+    p.add_argument('--reps', type=int, default=6)
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    p.add_argument('--det-config', default='configs/mmdet/mask-rcnn_focalnet-t-srf_fpn_1x_coco.py')
+    p.add_argument('--seg-config', default='configs/mmseg/upernet_focalnet-t-srf_8xb2-160k_ade20k-512x512.py')
+    p.add_argument('--json', help='write the rows here')
+    p.add_argument('--markdown', help='write a Markdown table here')
+    args = p.parse_args(argv)
+    if args.windows and len(args.windows) == 1:
+        args.windows = args.windows[0]
+    return args
+
+
+def main(argv=None) -> list[dict]:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    device = args.device
+    print(f'# machine: {machine(device)}; reps {args.reps}, warm-up {args.warmup}, interleaved')
+    benches = dict(backbone=bench_backbone, train=bench_train, detector=bench_detector,
+                   segmentor=bench_segmentor)
+    rows = []
+    size = args.size
+    for what in args.what:
+        args.size = size or DEFAULT_SIZES[what]
+        rows += benches[what](args, device)
+    print()
+    print(markdown(rows))
+    result = dict(machine=machine(device), focalnet_mm=focalnet_mm.__version__, rows=rows)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, 'w') as f:
+            json.dump(result, f, indent=1)
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(f'Machine: {result["machine"]}\n\n{markdown(rows)}\n')
+    return rows
+
+
+if __name__ == '__main__':
+    main()
