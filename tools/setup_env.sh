@@ -21,25 +21,27 @@ if [[ -f $STAMP && $(cat "$STAMP") == "$want" ]] && "$PY" -c "import mmcv.ops, f
 fi
 t0=$SECONDS
 [[ -x $PY ]] || python3 -m venv "$VENV"
-PIP=("$PY" -m pip --disable-pip-version-check -q)
-"${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$(pin torchvision)"
-"${PIP[@]}" install "setuptools<70" wheel ninja
+# pip, without the noise of this machine's local-index warnings
+pip_() { "$PY" -m pip --disable-pip-version-check -q "$@" 2>&1 | { grep -v "WARNING: Location" || true; }
+         return "${PIPESTATUS[0]}"; }
+pip_ install "torch==$TORCH_VERSION" "torchvision==$(pin torchvision)"
 
 mmcv_whl() { ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -1; }
 if [[ -z $(mmcv_whl) ]]; then
   echo "[setup] building mmcv $MMCV_VERSION with ops from source (about 20 min on 2 cores, once per machine)"
   mkdir -p "$WHEELS"; tmp=$(mktemp -d)
-  "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$tmp"
+  pip_ install "setuptools<70" wheel ninja  # mmcv 2.1.0's setup.py imports pkg_resources
+  pip_ download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$tmp"
   tar xzf "$tmp"/mmcv-"$MMCV_VERSION".tar.gz -C "$tmp"
   # torch >= 2.14 headers require C++20; mmcv 2.1.0 hard-codes -std=c++17.
   sed -i "s/-std=c++17/-std=c++20/g" "$tmp/mmcv-$MMCV_VERSION/setup.py"
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} "${PIP[@]}" wheel --no-deps --no-build-isolation \
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} pip_ wheel --no-deps --no-build-isolation \
     -w "$tmp/out" "$tmp/mmcv-$MMCV_VERSION"
   mv "$tmp"/out/mmcv-*.whl "$WHEELS"/ && rm -rf "$tmp"
 fi
-"${PIP[@]}" install "$(mmcv_whl)"
-"${PIP[@]}" install -r "$PINS"
-"${PIP[@]}" install --no-deps -e "$ROOT"
+pip_ install "$(mmcv_whl)"
+pip_ install -r "$PINS"
+pip_ install --no-deps -e "$ROOT"
 "$PY" -c "from mmcv.ops import RoIAlign, nms; import mmdet, mmseg, mmpretrain.models, focalnet_mm"
 echo "$want" > "$STAMP"
 echo "[setup] done in $((SECONDS - t0)) s"
