@@ -218,3 +218,21 @@ def test_mmengine_training_checkpoint_is_safe_to_read(tmp_path):
     assert loaded['meta']['iter'] == 10
     sd, report = convert_checkpoint(loaded, FocalNet('tiny-srf'))
     assert report.kept_at_init == [] and torch.equal(sd['norm3.weight'], src.norm3.weight)
+
+
+class _GetattrGadget:
+    """Reaches a method of an allow-listed class through getattr: must be refused too."""
+
+    def __reduce__(self):
+        from mmengine.logging.history_buffer import HistoryBuffer
+        return (getattr, (HistoryBuffer, 'register_statistics'))
+
+
+def test_only_history_buffer_statistics_getattr_is_allowed(tmp_path):
+    torch.save({'model': {'x': torch.zeros(1)}, 'gadget': _GetattrGadget()}, tmp_path / 'g.pth')
+    with pytest.raises(UnsafeCheckpointError, match='register_statistics'):
+        read_checkpoint(str(tmp_path / 'g.pth'))
+    _Exploit.marker = str(tmp_path / 'pwned')
+    torch.save({'evil': _Exploit()}, tmp_path / 'evil.pth')
+    with pytest.raises(UnsafeCheckpointError, match='posix.system'):
+        read_checkpoint(str(tmp_path / 'evil.pth'))

@@ -36,59 +36,47 @@ class IncompatibleCheckpointError(ValueError):
     """The checkpoint's tensors do not fit the model (another variant)."""
 
 
-# Types that mmengine/numpy put into training checkpoints (meta, message hub): data, not code.
-_DATA_GLOBALS = ('numpy.', 'mmengine.', 'mmdet.', 'mmseg.', 'mmpretrain.', 'collections.',
-                 '_codecs.encode', 'builtins.getattr', '__builtin__.getattr', 'builtins.set',
-                 '__builtin__.set', 'builtins.slice', 'builtins.complex')
+_HISTORY_BUFFER_STATS = ('min', 'max', 'mean', 'current')
 
 
-class _Foreign:
-    """Stand-in for an object of a type outside torch's weights-only allow-list: it is never
-    constructed for real, so nothing of the file's own code runs."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __call__(self, *args, **kwargs):
-        return _Foreign()
-
-    def __setstate__(self, state):
-        pass
+def _history_buffer_getattr(obj, name: str):
+    """``getattr`` as mmengine's ``HistoryBuffer`` pickles it (its statistics methods), and nothing
+    else: the general ``getattr`` would let a checkpoint reach any attribute of an allowed type."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and (name in _HISTORY_BUFFER_STATS
+                                 or name in HistoryBuffer._statistics_methods):
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(f'getattr({obj!r}, {name!r}) is not allowed in a weights-only load')
 
 
-def _tensors_only_load(path: str) -> tuple[object, set]:
-    """Unpickle with torch's weights-only allow-list, replacing every other global by a
-    :class:`_Foreign` stand-in; returns the object and the names of the replaced globals."""
-    import types
-    try:
-        from torch._weights_only_unpickler import _get_allowed_globals
-        allowed = dict(_get_allowed_globals())
-    except ImportError:  # pragma: no cover - private torch API moved
-        allowed = {}
-    allowed.update({f'{g.__module__}.{g.__name__}': g for g in (
-        torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter)})
-    foreign: set = set()
+def mmengine_safe_globals() -> list:
+    """Data types of mmengine training checkpoints (meta, message hub) for ``weights_only`` loads:
+    numpy arrays/scalars/dtypes, ``HistoryBuffer`` and its restricted ``getattr``. No callable that
+    could run arbitrary code is among them."""
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    multiarray = getattr(np, '_core', np.core).multiarray
+    safe = [np.dtype, np.ndarray, multiarray._reconstruct, multiarray.scalar, HistoryBuffer,
+            (_history_buffer_getattr, 'builtins.getattr'),
+            (_history_buffer_getattr, '__builtin__.getattr')]
+    safe += [type(np.dtype(t)) for t in ('float64', 'float32', 'float16', 'int64', 'int32',
+                                         'int16', 'int8', 'uint8', 'bool')]
+    return safe
 
-    class Unpickler(pickle.Unpickler):
-        def find_class(self, module, name):
-            key = f'{module}.{name}'
-            if key in allowed:
-                return allowed[key]
-            foreign.add(key)
-            return type(name, (_Foreign,), {})
 
-    module = types.SimpleNamespace(Unpickler=Unpickler, load=pickle.load, __name__='pickle')
-    return torch.load(path, map_location='cpu', weights_only=False, pickle_module=module), foreign
+def allow_mmengine_checkpoints() -> None:
+    """Let every ``torch.load(weights_only=True)`` (torch >= 2.6's default, which mmengine's own
+    loaders use) read mmengine training checkpoints: ``load_from``, ``--resume``, test tools."""
+    torch.serialization.add_safe_globals(mmengine_safe_globals())
 
 
 def read_checkpoint(path: str, trusted: bool = False) -> dict:
     """Read a checkpoint file (``.pth``/``.pt``/``.bin``/``.safetensors``) onto the CPU.
 
-    Safe by default: tensors and plain containers are unpickled with torch's ``weights_only``
-    loader. Training checkpoints of mmengine also hold numpy/mmengine objects (meta, message hub):
-    these are read with every foreign type replaced by an inert stand-in, so their code never
-    runs. A file that references anything else (``os.system``, arbitrary classes) is refused with
-    :class:`UnsafeCheckpointError`; ``trusted=True`` unpickles it fully (legacy files you trust).
+    Safe by default: torch's ``weights_only`` unpickler, which builds tensors, containers and the
+    data types of :func:`mmengine_safe_globals` only. A file that pickles anything else (a class,
+    ``os.system``, ...) is refused with :class:`UnsafeCheckpointError` before any of it runs;
+    ``trusted=True`` unpickles it fully (legacy files you trust).
     """
     if '://' in path:  # remote or mmengine scheme (open-mmlab://, s3://, ...): mmengine's loaders
         from mmengine.runner import CheckpointLoader
@@ -105,22 +93,19 @@ def read_checkpoint(path: str, trusted: bool = False) -> dict:
     try:
         if trusted:
             return torch.load(path, map_location='cpu', weights_only=False)
-        try:
+        with torch.serialization.safe_globals(mmengine_safe_globals()):
             return torch.load(path, map_location='cpu', weights_only=True)
-        except pickle.UnpicklingError as e:
-            if 'Weights only load failed' not in str(e):
-                raise
-        obj, foreign = _tensors_only_load(path)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile, ValueError,
-            OSError) as e:
+    except pickle.UnpicklingError as e:
+        if not trusted and 'Weights only load failed' in str(e):
+            found = re.search(r'GLOBAL (\S+)|getattr\([^)]*\)', str(e))
+            what = (found.group(1) or found.group(0)) if found else 'non-tensor objects'
+            raise UnsafeCheckpointError(
+                f'refusing to load {path!r}: it pickles {what}, which could run arbitrary code '
+                'when unpickled. If you trust the file, load it with trusted=True '
+                "(init_cfg=dict(type='Pretrained', checkpoint=..., trusted=True)).") from e
         raise CheckpointError(f'cannot read checkpoint {path!r} (truncated or corrupt?): {e}') from e
-    suspicious = sorted(g for g in foreign if not g.startswith(_DATA_GLOBALS))
-    if suspicious:
-        raise UnsafeCheckpointError(
-            f'refusing to load {path!r}: it pickles objects of {suspicious}, which could run '
-            'arbitrary code when unpickled. If you trust the file, load it with trusted=True '
-            "(init_cfg=dict(type='Pretrained', checkpoint=..., trusted=True)).")
-    return obj
+    except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as e:
+        raise CheckpointError(f'cannot read checkpoint {path!r} (truncated or corrupt?): {e}') from e
 
 
 def extract_state_dict(ckpt: dict) -> dict[str, torch.Tensor]:
@@ -131,7 +116,7 @@ def extract_state_dict(ckpt: dict) -> dict[str, torch.Tensor]:
         if key in ckpt and isinstance(ckpt[key], dict):
             ckpt = ckpt[key]
             break
-    sd = {k: v for k, v in ckpt.items() if isinstance(v, torch.Tensor)}  # drops stand-ins too
+    sd = {k: v for k, v in ckpt.items() if isinstance(v, torch.Tensor)}
     if not sd:
         raise CheckpointError('checkpoint holds no tensors')
     sd = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in sd.items()}
