@@ -1,0 +1,5 @@
+# Mask R-CNN + FPN, FocalNet-S (SRF, kernels 9, 11), 3x: 48.9 box / 43.6 mask AP.
+_base_ = './mask-rcnn_focalnet-t-srf_fpn_ms-crop-3x_coco.py'
+pretrained = 'checkpoints/focalnet_small_srf.pth'
+model = dict(
+    backbone=dict(arch='small-srf', drop_path_rate=0.5, init_cfg=dict(checkpoint=pretrained)))
