@@ -20,10 +20,14 @@ import argparse
 import json
 import os
 
-# Before torch (libgomp) is loaded: idle OpenMP threads sleep instead of spinning. On a small shared
-# machine (2 cores here) spinning threads of concurrent jobs starve each other: a UPerNet demo step
-# measured 17.7 s with the default policy vs 2.8 s with PASSIVE while another job was running.
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+# Before torch (libgomp) is loaded: idle OpenMP threads spin only briefly, then sleep. libgomp's
+# default spinning makes jobs that share a small machine starve each other. Measured on the 2
+# shared cores here: a UPerNet demo step took 17.7 s with the default while another job ran; two
+# UPerNet steps side by side took 4.4 s each with GOMP_SPINCOUNT=8000 (7.1 s with 20000, 4.1 s
+# with OMP_WAIT_POLICY=PASSIVE); a lone Mask R-CNN step costs 3.16 s with 8000 as with the
+# default (PASSIVE: 3.9 s). A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT take precedence.
+if 'OMP_WAIT_POLICY' not in os.environ:
+    os.environ.setdefault('GOMP_SPINCOUNT', '8000')
 import os.path as osp
 import platform
 import sys
@@ -222,7 +226,7 @@ def _save_panel(images, path: str, scale: int = 3, gap: int = 4) -> None:
     canvas.save(path)
 
 
-def print_table(results: dict, total_s: float) -> str:
+def print_table(results: dict, total_s: float, cpu_s: float) -> str:
     lines = ['', '=' * 78, 'FocalNet-T demo: untrained (BEFORE) vs trained (AFTER), val split', '=' * 78,
              f'{"model / metric":44s}{"BEFORE":>11s}{"AFTER":>11s}{"delta":>11s}', '-' * 78]
     for res in results.values():
@@ -232,7 +236,8 @@ def print_table(results: dict, total_s: float) -> str:
             b, a = res['before'][k], res['after'][k]
             d = f'{a - b:+.4f}' if a is not None and b is not None else ''
             lines.append(f'  {k:42s}{_fmt(b):>11s}{_fmt(a):>11s}{d:>11s}')
-    lines += ['-' * 78, f'total wall time {total_s / 60:.1f} min', '=' * 78]
+    lines += ['-' * 78, f'total wall time {total_s / 60:.1f} min, CPU time {cpu_s / 60:.1f} min '
+              f'({cpu_s / total_s:.2f} cores busy on average)', '=' * 78]
     text = '\n'.join(lines)
     print(text, flush=True)
     return text
@@ -245,7 +250,7 @@ def _fmt(v):
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     from focalnet_mm.demo_data import make_demo_data
     data = make_demo_data('data/demo')  # the path the demo configs read
 
@@ -255,14 +260,16 @@ def main(argv=None):
               flush=True)
         results[task] = run_task(task, args)
     total = time.perf_counter() - t0
-    table = print_table(results, total)
+    cpu = time.process_time() - c0
+    table = print_table(results, total, cpu)
 
     import mmdet
     import mmengine
     import mmseg
     import torch
     summary = dict(
-        quick=args.quick, total_seconds=round(total, 1), data_seconds=round(data['seconds'], 2),
+        quick=args.quick, total_seconds=round(total, 1), cpu_seconds=round(cpu, 1),
+        data_seconds=round(data['seconds'], 2),
         tasks=results, table=table,
         environment=dict(python=platform.python_version(), torch=torch.__version__,
                          mmengine=mmengine.__version__, mmdet=mmdet.__version__,

@@ -63,7 +63,6 @@ tta_pipeline = [
 ]
 
 _dataset = dict(
-    _delete_=True,
     type='BaseSegDataset',
     metainfo=metainfo,
     data_root=data_root,
@@ -76,6 +75,7 @@ train_dataloader = dict(
     persistent_workers=False,
     dataset=dict(
         _dataset,
+        _delete_=True,  # replaces ADE20KDataset's settings entirely
         data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
         pipeline=train_pipeline))
 val_dataloader = dict(
@@ -84,13 +84,16 @@ val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(
         _dataset,
+        _delete_=True,
         data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
-# Schedule: iterations with warmup then poly decay, as the real config, shortened.
+# Schedule: as the real config (linear warmup, then poly decay to 0), 120 iterations (~3.5 min on
+# 2 free CPU cores). lr 3e-4 (the real 6e-5 is for fine-tuning pretrained weights). Result:
+# mIoU ~80 %.
 max_iters = 120
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
@@ -102,4 +105,7 @@ optim_wrapper = dict(optimizer=dict(lr=3e-4))
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+# Seeded. On CPU the runs are reproducible as they are (two full demo runs gave identical
+# metrics); deterministic=True would make mmengine call torch.use_deterministic_algorithms(True),
+# under which CUDA's bilinear-upsampling backward (used by UPerNet) raises.
 randomness = dict(seed=0, deterministic=False)

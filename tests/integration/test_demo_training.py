@@ -37,7 +37,8 @@ def demo_data():
 
 def _run(args: list[str], timeout: int = 900) -> str:
     env = dict(os.environ)
-    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # no spinning threads when jobs share the cores
+    if 'OMP_WAIT_POLICY' not in env:  # idle threads sleep soon: jobs sharing the cores stay fast
+        env.setdefault('GOMP_SPINCOUNT', '8000')
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=env)
     out = proc.stdout + proc.stderr
