@@ -75,3 +75,67 @@ def test_inductor_compiled_block_matches_eager():
     with torch.no_grad():
         for a, b in zip(compiled(x), model(x)):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+# ------------------------------------------------------------------ fused CPU inference
+def _fused_pair(kw):
+    fused = randomize_(FocalNet(drop_path_rate=0.1, fuse_cpu_inference=True, **kw), scale=0.2)
+    plain = FocalNet(drop_path_rate=0.1, fuse_cpu_inference=False, **kw)
+    plain.load_state_dict(fused.state_dict())
+    return fused.eval(), plain.eval()
+
+
+def _fused_kernel_calls(model, x) -> int:
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        model(x)
+    return sum(e.count for e in prof.key_averages() if e.key.startswith('mkldnn::_convolution_pointwise'))
+
+
+FUSED_CASES = {
+    'tiny-lrf': dict(arch='tiny-lrf'),
+    'tiny-srf-w11': dict(arch='tiny-srf', focal_windows=[11, 9, 9, 7]),
+    'layerscale-pre-norm': dict(arch='tiny-srf', use_layerscale=True, layerscale_value=0.5),
+    'big-switches': dict(arch=dict(embed_dims=32, depths=(1, 1, 2, 1), focal_levels=4,
+                                   focal_windows=3, use_conv_embed=True, use_postln=True,
+                                   use_layerscale=True, use_postln_in_modulation=True,
+                                   normalize_modulator=True)),
+}
+
+
+@pytest.mark.parametrize('kw', FUSED_CASES.values(), ids=FUSED_CASES.keys())
+def test_fused_cpu_inference_equals_plain(kw):
+    """The oneDNN fused kernels (conv+GELU, h-conv*q, proj/fc2-conv+residual, layerscale folded)
+    compute the plain path's function: within 1e-5, the bound of the timm parity tests."""
+    fused, plain = _fused_pair(kw)
+    x = torch.randn(2, 3, 75, 99)
+    with torch.no_grad():
+        calls = _fused_kernel_calls(fused, x)
+        assert calls > 0 and _fused_kernel_calls(plain, x) == 0
+        for a, b in zip(fused(x), plain(x)):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_fused_path_only_for_no_grad_eval_fp32():
+    """Training mode, autograd and autocast take the plain ops (the fused kernels have no backward)."""
+    fused, _ = _fused_pair(FUSED_CASES['tiny-lrf'])
+    x = torch.randn(1, 3, 64, 64)
+    assert _fused_kernel_calls(fused, x) == 0  # grad enabled
+    with torch.no_grad():
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            assert _fused_kernel_calls(fused, x) == 0
+        assert _fused_kernel_calls(fused.train(), x) == 0
+
+
+def test_fused_path_keeps_modulator_hooks_exact():
+    """A hook on ``modulator_probe`` (visualisation) sees the modulator; outputs are unchanged."""
+    fused, plain = _fused_pair(FUSED_CASES['tiny-lrf'])
+    seen = {}
+    for name, model in (('fused', fused), ('plain', plain)):
+        model.layers[3].blocks[-1].modulation.modulator_probe.register_forward_hook(
+            lambda m, i, o, name=name: seen.__setitem__(name, o))
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        outs = fused(x), plain(x)
+    torch.testing.assert_close(seen['fused'], seen['plain'], atol=1e-5, rtol=1e-5)
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)

@@ -72,6 +72,39 @@ def _layerscale(x: torch.Tensor, gamma: Union[nn.Parameter, float]) -> torch.Ten
     return x * gamma.view(-1, 1, 1) if isinstance(gamma, torch.Tensor) else x
 
 
+def _fusable(module: nn.Module, x: torch.Tensor) -> bool:
+    """Whether ``module`` may use oneDNN's fused convolutions (the kernels torch.compile's CPU
+    backend emits: conv + GELU, conv + add, conv * mul) in eager mode: CPU fp32 inference without
+    autograd or autocast, channels_last input, module in eval mode with fusion enabled."""
+    return (module.fuse_cpu_inference and not module.training and not torch.is_grad_enabled()
+            and x.device.type == 'cpu' and x.dtype == torch.float32
+            and x.is_contiguous(memory_format=torch.channels_last)
+            and not torch.is_autocast_enabled('cpu') and not torch.compiler.is_compiling())
+
+
+def _fused_conv(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], *,
+                groups: int = 1, unary: str = 'none', binary: Optional[str] = None,
+                other: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Stride-1 'same' convolution with a fused post-op: ``unary(conv(x))`` or
+    ``conv(x) <binary> other`` (oneDNN; a Linear weight is taken as a 1x1 kernel). One pass over
+    memory instead of two or three, and no intermediate tensor."""
+    if weight.dim() == 2:
+        weight = weight[:, :, None, None]
+    pad, one = [weight.shape[-1] // 2] * 2, [1, 1]
+    if binary is None:  # GELU: the exact (erf) form, as nn.GELU()
+        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, pad, one, one, groups,
+                                                       unary, [], 'none' if unary == 'gelu' else None)
+    return torch.ops.mkldnn._convolution_pointwise.binary(x, other, weight, bias, pad, one, one,
+                                                          groups, binary, None, None, [], None)
+
+
+def _scaled(linear: nn.Linear, gamma: Union[nn.Parameter, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``gamma * linear(x)`` as one linear map (layerscale folded into the weights)."""
+    if not isinstance(gamma, torch.Tensor):
+        return linear.weight, linear.bias
+    return linear.weight * gamma[:, None], linear.bias * gamma
+
+
 class PatchEmbed(nn.Module):
     """Zero-pads right/bottom to a multiple of the stride, convolves, then LayerNorm.
 
@@ -112,9 +145,10 @@ class FocalModulation(nn.Module):
 
     def __init__(self, dim: int, focal_window: int, focal_level: int, focal_factor: int = 2,
                  proj_drop: float = 0., use_postln_in_modulation: bool = False,
-                 normalize_modulator: bool = False):
+                 normalize_modulator: bool = False, fuse_cpu_inference: bool = True):
         super().__init__()
         self.dim = dim
+        self.fuse_cpu_inference = fuse_cpu_inference
         self.focal_level = focal_level
         self.normalize_modulator = normalize_modulator
         self.kernel_sizes = [focal_factor * k + focal_window for k in range(focal_level)]
@@ -131,39 +165,59 @@ class FocalModulation(nn.Module):
         self.gate_probe = nn.Identity()
         self.modulator_probe = nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None,
+                gamma: Union[nn.Parameter, float] = 1.0) -> torch.Tensor:
+        """Returns ``proj(out)``; with ``residual`` (fused inference only, see
+        :func:`_fusable`), ``residual + gamma * proj(out)`` computed by the proj convolution."""
         dim, levels = self.dim, self.focal_level
+        fused = _fusable(self, x)
         q = _pointwise(x, self.f, slice(0, dim))
         ctx = _pointwise(x, self.f, slice(dim, 2 * dim))
         gates = self.gate_probe(_pointwise(x, self.f, slice(2 * dim, None)))
         # gated sum over levels, accumulated in place (the products are not kept for backward)
         ctx_all = None
         for level, focal_layer in enumerate(self.focal_layers):
-            ctx = focal_layer(ctx)
+            if fused:
+                ctx = _fused_conv(ctx, focal_layer[0].weight, None, groups=dim, unary='gelu')
+            else:
+                ctx = focal_layer(ctx)
             gate = gates[:, level:level + 1]
             ctx_all = ctx * gate if ctx_all is None else ctx_all.addcmul_(ctx, gate)
         ctx_global = self.act(ctx.mean((2, 3), keepdim=True))
         ctx_all = ctx_all.addcmul_(ctx_global, gates[:, levels:])
         # normalize_modulator divides ctx_all by L+1: folded into h's weight (linear, exact math)
         scale = 1.0 / (levels + 1) if self.normalize_modulator else None
-        modulator = self.modulator_probe(_pointwise(ctx_all, self.h, scale=scale))
-        out = q * modulator
+        if fused and not self.modulator_probe._forward_hooks:  # q * h(ctx_all) in one kernel
+            weight = self.h.weight if scale is None else self.h.weight * scale
+            out = _fused_conv(ctx_all, weight, self.h.bias, binary='mul', other=q)
+        else:
+            out = q * self.modulator_probe(_pointwise(ctx_all, self.h, scale=scale))
         if hasattr(self, 'ln'):
             out = self.ln(out)
+        if residual is not None:
+            return _fused_conv(out, *_scaled(self.proj, gamma), binary='add', other=residual)
         return self.proj_drop(_pointwise(out, self.proj))
 
 
 class Mlp(nn.Module):
 
-    def __init__(self, dim: int, hidden_dim: int, drop: float = 0.):
+    def __init__(self, dim: int, hidden_dim: int, drop: float = 0., fuse_cpu_inference: bool = True):
         super().__init__()
+        self.fuse_cpu_inference = fuse_cpu_inference
         self.fc1 = nn.Linear(dim, hidden_dim)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_dim, dim)
         self.drop = nn.Dropout(drop)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # NCHW
-        return self.drop(_pointwise(self.drop(self.act(_pointwise(x, self.fc1))), self.fc2))
+    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None,
+                gamma: Union[nn.Parameter, float] = 1.0) -> torch.Tensor:  # NCHW
+        """Returns ``mlp(x)``; with ``residual`` (fused inference only), ``residual + gamma * mlp(x)``."""
+        if not _fusable(self, x):
+            return self.drop(_pointwise(self.drop(self.act(_pointwise(x, self.fc1))), self.fc2))
+        hidden = _fused_conv(x, self.fc1.weight, self.fc1.bias, unary='gelu')
+        if residual is not None:
+            return _fused_conv(hidden, *_scaled(self.fc2, gamma), binary='add', other=residual)
+        return _fused_conv(hidden, self.fc2.weight, self.fc2.bias)
 
 
 class FocalNetBlock(nn.Module):
@@ -171,15 +225,17 @@ class FocalNetBlock(nn.Module):
 
     def __init__(self, dim: int, focal_level: int, focal_window: int, mlp_ratio: float = 4.,
                  drop: float = 0., drop_path: float = 0., use_postln: bool = False,
-                 use_layerscale: bool = False, layerscale_value: float = 1e-4, **modulation_kwargs):
+                 use_layerscale: bool = False, layerscale_value: float = 1e-4,
+                 fuse_cpu_inference: bool = True, **modulation_kwargs):
         super().__init__()
         self.use_postln = use_postln
+        self.fuse_cpu_inference = fuse_cpu_inference
         self.norm1 = LayerNorm2d(dim)
         self.modulation = FocalModulation(dim, focal_window, focal_level, proj_drop=drop,
-                                          **modulation_kwargs)
+                                          fuse_cpu_inference=fuse_cpu_inference, **modulation_kwargs)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
         self.norm2 = LayerNorm2d(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop, fuse_cpu_inference)
         if use_layerscale:
             self.gamma_1 = nn.Parameter(layerscale_value * torch.ones(dim))
             self.gamma_2 = nn.Parameter(layerscale_value * torch.ones(dim))
@@ -190,6 +246,9 @@ class FocalNetBlock(nn.Module):
         if self.use_postln:
             x = x + self.drop_path(_layerscale(self.norm1(self.modulation(x)), self.gamma_1))
             return x + self.drop_path(_layerscale(self.norm2(self.mlp(x)), self.gamma_2))
+        if _fusable(self, x):  # residual adds done by the proj / fc2 convolutions
+            x = self.modulation(self.norm1(x), residual=x, gamma=self.gamma_1)
+            return self.mlp(self.norm2(x), residual=x, gamma=self.gamma_2)
         x = x + self.drop_path(_layerscale(self.modulation(self.norm1(x)), self.gamma_1))
         return x + self.drop_path(_layerscale(self.mlp(self.norm2(x)), self.gamma_2))
 
@@ -244,6 +303,11 @@ class FocalNet(BaseModule):
             convolutions are fastest and LayerNorm needs no permute copies. ``False`` keeps
             contiguous NCHW throughout (timm's layout); outputs are equal (tested), and are
             always returned as contiguous NCHW.
+        fuse_cpu_inference: in CPU fp32 inference (eval mode, no autograd, channels_last), run
+            conv + GELU, h-conv * q and proj/fc2-conv + residual as single oneDNN kernels (the
+            fusions torch.compile's CPU backend makes, here in eager mode). Outputs equal the
+            plain path within float rounding (tested); training, autocast, CUDA and
+            ``torch.compile`` always take the plain path.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads official, timm, HF or mm
             checkpoints (see :func:`focalnet_mm.models.checkpoint.load_pretrained`); add
             ``trusted=True`` to unpickle legacy files that are not plain tensors.
@@ -272,6 +336,7 @@ class FocalNet(BaseModule):
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  channels_last: bool = True,
+                 fuse_cpu_inference: bool = True,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         cfg = self._resolve_arch(arch, dict(
@@ -306,7 +371,8 @@ class FocalNet(BaseModule):
                               dpr[sum(depths[:i]) + j], cfg['use_postln'], cfg['use_layerscale'],
                               layerscale_value, focal_factor=focal_factor,
                               use_postln_in_modulation=cfg['use_postln_in_modulation'],
-                              normalize_modulator=cfg['normalize_modulator'])
+                              normalize_modulator=cfg['normalize_modulator'],
+                              fuse_cpu_inference=fuse_cpu_inference)
                 for j in range(depth)
             ]
             downsample = (PatchEmbed(dim, 2 * dim, 2, cfg['use_conv_embed'], patch_norm)
