@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
+from torch.nn.modules.module import _global_forward_hooks
 from mmcv.cnn.bricks import DropPath
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
@@ -80,6 +81,12 @@ def _fusable(module: nn.Module, x: torch.Tensor) -> bool:
             and x.device.type == 'cpu' and x.dtype == torch.float32
             and x.is_contiguous(memory_format=torch.channels_last)
             and not torch.is_autocast_enabled('cpu') and not torch.compiler.is_compiling())
+
+
+def _observed(module: nn.Module) -> bool:
+    """Whether forward hooks watch ``module``'s output (fusions that would change what they see,
+    e.g. a residual added inside the module, are then skipped)."""
+    return bool(module._forward_hooks or module._forward_pre_hooks or _global_forward_hooks)
 
 
 def _fused_conv(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], *,
@@ -187,7 +194,7 @@ class FocalModulation(nn.Module):
         ctx_all = ctx_all.addcmul_(ctx_global, gates[:, levels:])
         # normalize_modulator divides ctx_all by L+1: folded into h's weight (linear, exact math)
         scale = 1.0 / (levels + 1) if self.normalize_modulator else None
-        if fused and not self.modulator_probe._forward_hooks:  # q * h(ctx_all) in one kernel
+        if fused and not _observed(self.modulator_probe):  # q * h(ctx_all) in one kernel
             weight = self.h.weight if scale is None else self.h.weight * scale
             out = _fused_conv(ctx_all, weight, self.h.bias, binary='mul', other=q)
         else:
@@ -246,7 +253,8 @@ class FocalNetBlock(nn.Module):
         if self.use_postln:
             x = x + self.drop_path(_layerscale(self.norm1(self.modulation(x)), self.gamma_1))
             return x + self.drop_path(_layerscale(self.norm2(self.mlp(x)), self.gamma_2))
-        if _fusable(self, x):  # residual adds done by the proj / fc2 convolutions
+        if _fusable(self, x) and not (_observed(self.modulation) or _observed(self.mlp)):
+            # residual adds done by the proj / fc2 convolutions
             x = self.modulation(self.norm1(x), residual=x, gamma=self.gamma_1)
             return self.mlp(self.norm2(x), residual=x, gamma=self.gamma_2)
         x = x + self.drop_path(_layerscale(self.modulation(self.norm1(x)), self.gamma_1))
