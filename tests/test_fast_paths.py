@@ -139,3 +139,14 @@ def test_fused_path_keeps_modulator_hooks_exact():
     torch.testing.assert_close(seen['fused'], seen['plain'], atol=1e-5, rtol=1e-5)
     for a, b in zip(*outs):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('channels_last', [True, False])
+def test_weight_grads_keep_parameter_strides(channels_last):
+    """DDP's reducer compares each grad's strides with its bucket view (the parameter's); convolution
+    backward on channels_last inputs gives the depth-wise and h kernels other strides on their
+    size-1 dims, which makes DDP warn and copy every step. None may differ."""
+    model = FocalNet('tiny-lrf', drop_path_rate=0., channels_last=channels_last).train()
+    sum(o.sum() for o in model(torch.randn(1, 3, 64, 64))).backward()
+    differ = [n for n, p in model.named_parameters() if p.grad.stride() != p.stride()]
+    assert differ == []

@@ -66,7 +66,15 @@ def _pointwise(x: torch.Tensor, linear: nn.Linear, rows: Optional[slice] = None,
         weight, bias = weight[rows], bias[rows]
     if scale is not None:
         weight = weight * scale
-    return F.conv2d(x, weight.reshape(*weight.shape[:2], 1, 1), bias)
+    return F.conv2d(x, _dense_grad(weight)[:, :, None, None], bias)
+
+
+def _dense_grad(weight: torch.Tensor) -> torch.Tensor:
+    """``weight`` as an (out, in * kh * kw) view. Convolutions on channels_last inputs return
+    weight gradients whose size-1 dims carry other strides than the parameter's (same memory):
+    DDP then warns "grad strides do not match bucket view strides" and copies every step. The
+    gradient that flows back through this view has the parameter's strides."""
+    return weight.flatten(1)
 
 
 def _layerscale(x: torch.Tensor, gamma: Union[nn.Parameter, float]) -> torch.Tensor:
@@ -110,6 +118,13 @@ def _scaled(linear: nn.Linear, gamma: Union[nn.Parameter, float]) -> tuple[torch
     if not isinstance(gamma, torch.Tensor):
         return linear.weight, linear.bias
     return linear.weight * gamma[:, None], linear.bias * gamma
+
+
+class _DepthwiseConv2d(nn.Conv2d):
+    """nn.Conv2d whose weight gradient keeps the parameter's strides (see :func:`_dense_grad`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, _dense_grad(self.weight).view(self.weight.shape), self.bias)
 
 
 class PatchEmbed(nn.Module):
@@ -165,7 +180,7 @@ class FocalModulation(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
         self.focal_layers = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(dim, dim, k, padding=k // 2, groups=dim, bias=False), nn.GELU())
+            nn.Sequential(_DepthwiseConv2d(dim, dim, k, padding=k // 2, groups=dim, bias=False), nn.GELU())
             for k in self.kernel_sizes)
         if use_postln_in_modulation:
             self.ln = LayerNorm2d(dim)
