@@ -13,6 +13,7 @@ their outputs with the same weights.
   segmentor  FocalNet-T UPerNet vs mmseg's Swin-T UPerNet              default 2x3x512x512
 
 Examples:
+  python tools/benchmark.py backbone --channels-last off on --fuse off on   # each optimisation
   python tools/benchmark.py backbone --dtype fp32 bf16 --channels-last on off
   python tools/benchmark.py detector --reps 5 --json work_dirs/bench_det.json
   python tools/benchmark.py train --with-cp on off
@@ -124,10 +125,10 @@ def max_abs(a, b) -> float:
 
 
 # ----------------------------------------------------------------------------- models
-def backbone_pair(arch: str, windows, levels, device: str, channels_last: bool):
+def backbone_pair(arch: str, windows, levels, device: str, channels_last: bool, fuse: bool = True):
     """Ours and timm's FocalNet with the same weights (timm is the reference)."""
     import timm
-    kw = dict(drop_path_rate=0.)
+    kw = dict(drop_path_rate=0., fuse_cpu_inference=fuse)
     if windows is not None:
         kw['focal_windows'] = windows
     if levels is not None:
@@ -158,7 +159,7 @@ class TimmFeatures(torch.nn.Module):
         return tuple(n(f) for n, f in zip(self.norms, feats))
 
 
-def mm_model(cfg_path: str, scope: str, device: str):
+def mm_model(cfg_path: str, scope: str, device: str, backbone_overrides: dict = None):
     from mmengine.config import Config
     cfg = Config.fromfile(cfg_path)
     if scope == 'mmdet':
@@ -172,6 +173,7 @@ def mm_model(cfg_path: str, scope: str, device: str):
     model_cfg.backbone.pop('init_cfg', None)
     model_cfg.backbone.pop('pretrained', None)
     model_cfg.pop('pretrained', None)
+    model_cfg.backbone.update(backbone_overrides or {})
     return MODELS.build(model_cfg).to(device).eval()  # SyncBN in eval mode needs no process group
 
 
@@ -210,8 +212,11 @@ def run_pair(name_a, fn_a, name_b, fn_b, args, device) -> dict:
 def bench_backbone(args, device) -> list[dict]:
     b, h, w = args.size
     rows = []
-    for dtype_name, cl, comp in product(args.dtype, args.channels_last, args.compile):
-        ours, ref = backbone_pair(args.arch, args.windows, args.levels, device, cl == 'on')
+    for dtype_name, cl, fuse, comp in product(args.dtype, args.channels_last, args.fuse, args.compile):
+        if fuse == 'on' and (cl == 'off' or device != 'cpu'):
+            continue  # the fused kernels are CPU channels_last only: the same as fuse=off
+        ours, ref = backbone_pair(args.arch, args.windows, args.levels, device, cl == 'on',
+                                  fuse == 'on')
         ref_feats = TimmFeatures(ref, ours).eval()
         ours.eval()
         x = torch.randn(b, 3, h, w, device=device)
@@ -228,7 +233,7 @@ def bench_backbone(args, device) -> list[dict]:
 
         row = run_pair('ours', fwd(f_ours), 'timm', fwd(f_ref), args, device)
         row['max_abs_diff'] = max_abs(fwd(f_ours)(), fwd(f_ref)())
-        row.update(setting=f'{args.arch} {dtype_name} channels_last={cl} compile={comp}',
+        row.update(setting=f'{args.arch} {dtype_name} channels_last={cl} fuse={fuse} compile={comp}',
                    input=f'{b}x3x{h}x{w}')
         rows.append(row)
         print_row(row, 'ours', 'timm')
@@ -282,7 +287,8 @@ def bench_train(args, device) -> list[dict]:
 def bench_detector(args, device) -> list[dict]:
     b, h, w = args.size
     import mmdet
-    ours = mm_model(os.path.join(ROOT, args.det_config), 'mmdet', device)
+    ours = mm_model(os.path.join(ROOT, args.det_config), 'mmdet', device,
+                    dict(fuse_cpu_inference=args.fuse[0] == 'on'))
     swin_cfg = os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'configs', 'swin',
                             'mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py')
     ref = mm_model(swin_cfg, 'mmdet', device)
@@ -307,7 +313,8 @@ def bench_detector(args, device) -> list[dict]:
 def bench_segmentor(args, device) -> list[dict]:
     b, h, w = args.size
     import mmseg
-    ours = mm_model(os.path.join(ROOT, args.seg_config), 'mmseg', device)
+    ours = mm_model(os.path.join(ROOT, args.seg_config), 'mmseg', device,
+                    dict(fuse_cpu_inference=args.fuse[0] == 'on'))
     swin_cfg = os.path.join(os.path.dirname(mmseg.__file__), '.mim', 'configs', 'swin',
                             'swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py')
     ref = mm_model(swin_cfg, 'mmseg', device)
@@ -369,6 +376,8 @@ def parse_args(argv=None):
     p.add_argument('--dtype', nargs='+', default=['fp32'], choices=list(DTYPES))
     p.add_argument('--channels-last', nargs='+', default=['on'], choices=['on', 'off'])
     p.add_argument('--compile', nargs='+', default=['off'], choices=['on', 'off'])
+    p.add_argument('--fuse', nargs='+', default=['on'], choices=['on', 'off'],
+                   help='fuse_cpu_inference of our backbone (detector/segmentor: the first value)')
     p.add_argument('--with-cp', nargs='+', default=['on'], choices=['on', 'off'],
                    help='train: also compare with_cp=True against False (memory)')
     p.add_argument('--arch', default='tiny-srf')
