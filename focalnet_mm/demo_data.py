@@ -23,6 +23,16 @@ mmdet's ``CocoDataset`` and mmseg's ``ADE20KDataset`` read:
   Label PNGs hold 0 for "unlabeled" (a thin ring around each shape, as ADE leaves unlabeled pixels)
   and classes 1..N; ``reduce_zero_label=True`` maps them to 255 (ignored) and 0..N-1.
 
+* COCO panoptic (``<root>/coco_panoptic``), the ADE scenes (same images) as mmdet's
+  ``CocoPanopticDataset`` and ``CocoPanopticMetric`` read them::
+
+      train2017/*.jpg  val2017/*.jpg
+      annotations/panoptic_{train,val}2017.json  annotations/panoptic_{train,val}2017/*.png
+
+  Things: the shapes (category ids 1..3, ``isthing=1``, one segment per visible shape); stuff:
+  wall and floor (ids 4, 5, ``isthing=0``); the unlabeled rings are VOID (id 0). PNG colours encode
+  segment ids as R + 256 G + 256^2 B.
+
 Generation is seeded and idempotent: a stamp file records a digest of the parameters and of this
 generator's source, and a dataset is regenerated only when the stamp is missing or different, or
 with ``force=True``.
@@ -271,16 +281,19 @@ def generate_coco(root: str, cfg: DemoDataConfig) -> None:
 
 
 # --------------------------------------------------------------------------- ADE20K
-def _write_ade_split(root: str, split: str, num: int, cfg: DemoDataConfig,
-                     rng: np.random.Generator) -> None:
-    folder = 'training' if split == 'train' else 'validation'
-    img_dir = osp.join(root, 'images', folder)
-    ann_dir = osp.join(root, 'annotations', folder)
-    os.makedirs(img_dir, exist_ok=True)
-    os.makedirs(ann_dir, exist_ok=True)
+def _ade_scenes(split: str, num: int, cfg: DemoDataConfig, rng: np.random.Generator):
+    """The ADE-style scenes of a split, in order: ``(stem, image, label, instances, classes)``.
+
+    ``label`` holds the semantic classes (0 = unlabeled ring, 1 wall, 2 floor, 3.. shapes);
+    ``instances`` holds, per pixel, 1 + the index of the shape visible there (0 elsewhere), and
+    ``classes[j]`` is the shape class of instance j + 1 (0-based in ``SHAPE_CLASSES``). Both
+    writers (ADE20K and COCO panoptic) draw from this one generator, so with the same ``rng`` they
+    see the same images.
+    """
     for k in range(num):
         w, h = (int(v) for v in rng.integers(cfg.min_size, cfg.max_size + 1, size=2))
         label = np.zeros((h, w), np.uint8)
+        instances = np.zeros((h, w), np.int32)
         # Stuff: a wall (class 1) above a floor (class 2), split by a sloped horizon.
         horizon = rng.uniform(.35, .65) * h + (np.arange(w) - w / 2) * rng.uniform(-.3, .3)
         below = np.arange(h)[:, None] >= horizon[None, :]
@@ -293,14 +306,28 @@ def _write_ade_split(root: str, split: str, num: int, cfg: DemoDataConfig,
         # Things: shapes (classes 3..5) may overlap, later ones on top; each keeps a 1-pixel
         # unlabeled (0) ring around it.
         n = int(rng.integers(cfg.min_objects, cfg.max_objects + 1))
+        classes = []
         for cls, poly in _sample_shapes(rng, cfg, w, h, n, avoid_overlap=False):
             mask = _mask(poly, w, h)
             ring = np.asarray(Image.fromarray(mask * 255).filter(ImageFilter.MaxFilter(3))) > 0
             _paint(img, mask, cls, rng)
             label[ring] = 0
             label[mask.astype(bool)] = cls + 3
-        stem = f'ADE_{split}_{k + 1:08d}'
-        _finish(img, rng).save(osp.join(img_dir, stem + '.jpg'), quality=92)
+            instances[ring] = 0
+            classes.append(cls)
+            instances[mask.astype(bool)] = len(classes)
+        yield f'ADE_{split}_{k + 1:08d}', _finish(img, rng), label, instances, classes
+
+
+def _write_ade_split(root: str, split: str, num: int, cfg: DemoDataConfig,
+                     rng: np.random.Generator) -> None:
+    folder = 'training' if split == 'train' else 'validation'
+    img_dir = osp.join(root, 'images', folder)
+    ann_dir = osp.join(root, 'annotations', folder)
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(ann_dir, exist_ok=True)
+    for stem, image, label, _, _ in _ade_scenes(split, num, cfg, rng):
+        image.save(osp.join(img_dir, stem + '.jpg'), quality=92)
         Image.fromarray(label, mode='L').save(osp.join(ann_dir, stem + '.png'))
 
 
@@ -308,6 +335,76 @@ def generate_ade(root: str, cfg: DemoDataConfig) -> None:
     rng = np.random.default_rng([cfg.seed, 2])
     _write_ade_split(root, 'train', cfg.ade_train, cfg, rng)
     _write_ade_split(root, 'val', cfg.ade_val, cfg, rng)
+
+
+# --------------------------------------------------------------------------- COCO panoptic
+#: Panoptic categories: the shapes are things (ids 1..3, as in the COCO instance set), wall and
+#: floor are stuff (ids 4, 5); mmdet orders classes things first, then stuff.
+PANOPTIC_THING_CLASSES = SHAPE_CLASSES
+PANOPTIC_STUFF_CLASSES = ('wall', 'floor')
+PANOPTIC_CLASSES = PANOPTIC_THING_CLASSES + PANOPTIC_STUFF_CLASSES
+PANOPTIC_PALETTE = [list(c) for c in SHAPE_COLORS] + [[120, 120, 150], [140, 110, 70]]
+
+
+def _panoptic_id_png(segments: np.ndarray) -> Image.Image:
+    """COCO panoptic PNG: segment id = R + 256 G + 256^2 B (``panopticapi.utils.id2rgb``)."""
+    rgb = np.stack([segments % 256, segments // 256 % 256, segments // 65536 % 256], axis=-1)
+    return Image.fromarray(rgb.astype(np.uint8), mode='RGB')
+
+
+def _write_panoptic_split(root: str, split: str, num: int, cfg: DemoDataConfig,
+                          rng: np.random.Generator, first_image_id: int) -> dict:
+    img_dir = osp.join(root, f'{split}2017')
+    png_dir = osp.join(root, 'annotations', f'panoptic_{split}2017')
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(png_dir, exist_ok=True)
+    images, annotations = [], []
+    stuff_ids = {1: len(PANOPTIC_THING_CLASSES) + 1, 2: len(PANOPTIC_THING_CLASSES) + 2}
+    for k, (_, image, label, instances, classes) in enumerate(_ade_scenes(split, num, cfg, rng)):
+        image_id = first_image_id + k
+        h, w = label.shape
+        segments = np.zeros((h, w), np.int64)  # 0 = VOID (the unlabeled rings)
+        regions = [(stuff_ids[v], label == v) for v in (1, 2)]  # one segment per stuff class
+        regions += [(cls + 1, instances == j + 1) for j, cls in enumerate(classes)]
+        segments_info = []
+        for n, (category_id, region) in enumerate(regions):
+            if not region.any():  # a shape entirely covered by later ones
+                continue
+            segment_id = category_id * 1000 + n  # unique in the image, < 256^3
+            segments[region] = segment_id
+            ys, xs = np.nonzero(region)
+            segments_info.append(dict(
+                id=segment_id, category_id=category_id, iscrowd=0, area=int(region.sum()),
+                bbox=[int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
+                      int(ys.max() - ys.min() + 1)]))
+        file_name = f'{image_id:012d}'
+        image.save(osp.join(img_dir, file_name + '.jpg'), quality=92)
+        _panoptic_id_png(segments).save(osp.join(png_dir, file_name + '.png'))
+        images.append(dict(id=image_id, file_name=file_name + '.jpg', width=w, height=h,
+                           license=1, date_captured=''))
+        annotations.append(dict(image_id=image_id, file_name=file_name + '.png',
+                                segments_info=segments_info))
+    categories = [
+        dict(id=i + 1, name=name, isthing=int(name in PANOPTIC_THING_CLASSES),
+             supercategory='shape' if name in PANOPTIC_THING_CLASSES else 'stuff',
+             color=PANOPTIC_PALETTE[i]) for i, name in enumerate(PANOPTIC_CLASSES)
+    ]
+    return dict(
+        info=dict(description=f'focalnet-mm synthetic scenes, panoptic ({split})', version='1.0',
+                  year=2024, contributor='focalnet_mm.demo_data', date_created=''),
+        licenses=[dict(id=1, name='CC0', url='')],
+        images=images, annotations=annotations, categories=categories)
+
+
+def generate_coco_panoptic(root: str, cfg: DemoDataConfig) -> None:
+    """The ADE scenes (same seed stream, so the same images) in the COCO panoptic layout."""
+    rng = np.random.default_rng([cfg.seed, 2])
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    train = _write_panoptic_split(root, 'train', cfg.ade_train, cfg, rng, 1)
+    val = _write_panoptic_split(root, 'val', cfg.ade_val, cfg, rng, 100001)
+    for split, data in (('train', train), ('val', val)):
+        with open(osp.join(root, 'annotations', f'panoptic_{split}2017.json'), 'w') as f:
+            json.dump(data, f)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -325,14 +422,16 @@ def _up_to_date(path: str, digest: str) -> bool:
 
 def make_demo_data(root: str = DEFAULT_ROOT, force: bool = False,
                    cfg: DemoDataConfig = DemoDataConfig(), verbose: bool = True) -> dict:
-    """Create ``<root>/coco`` and ``<root>/ade/ADEChallengeData2016`` unless already up to date.
+    """Create ``<root>/coco``, ``<root>/ade/ADEChallengeData2016`` and ``<root>/coco_panoptic``
+    unless already up to date.
 
-    Returns ``dict(coco=path, ade=path, generated=[names], seconds=float)``.
+    Returns ``dict(coco=path, ade=path, coco_panoptic=path, generated=[names], seconds=float)``.
     """
     t0 = time.perf_counter()
     digest = cfg.digest()
     targets = dict(coco=(osp.join(root, 'coco'), generate_coco),
-                   ade=(osp.join(root, 'ade', 'ADEChallengeData2016'), generate_ade))
+                   ade=(osp.join(root, 'ade', 'ADEChallengeData2016'), generate_ade),
+                   coco_panoptic=(osp.join(root, 'coco_panoptic'), generate_coco_panoptic))
     generated = []
     for name, (path, fn) in targets.items():
         if not force and _up_to_date(path, digest):
@@ -348,4 +447,5 @@ def make_demo_data(root: str = DEFAULT_ROOT, force: bool = False,
     if verbose:
         state = f'generated {", ".join(generated)}' if generated else 'already up to date'
         print(f'[demo data] {root}: {state} ({seconds:.1f} s)')
-    return dict(coco=targets['coco'][0], ade=targets['ade'][0], generated=generated, seconds=seconds)
+    return dict(coco=targets['coco'][0], ade=targets['ade'][0],
+                coco_panoptic=targets['coco_panoptic'][0], generated=generated, seconds=seconds)

@@ -27,7 +27,11 @@ def _load_model_zoo():
 
 model_zoo = _load_model_zoo()
 
-CONFIGS = model_zoo.config_paths()
+ALL_CONFIGS = model_zoo.config_paths()
+# The record-setting FocalNet-L pairings (DINO, Mask2Former, UPerNet 640; issue #6) have their own
+# tests (tests/test_record_configs.py); this file checks the paper's T/S/B zoo of SPEC §4.
+RECORD_STEMS = {p.stem for p in ALL_CONFIGS if '_focalnet-l-' in p.stem}
+CONFIGS = [p for p in ALL_CONFIGS if p.stem not in RECORD_STEMS]
 PAPER = model_zoo.paper_numbers()
 
 # ----------------------------------------------------------------------------------------------
@@ -118,7 +122,7 @@ def test_zoo_is_complete():
     entry per config."""
     stems = {p.stem for p in CONFIGS}
     assert stems == set(EXPECTED)
-    assert set(PAPER) == stems
+    assert set(PAPER) == stems | RECORD_STEMS
     index = yaml.safe_load((ROOT / 'model-index.yml').read_text())
     assert sorted(index['Import']) == ['configs/mmdet/metafile.yml', 'configs/mmseg/metafile.yml']
 
@@ -372,6 +376,8 @@ def test_metafiles_match_configs():
             assert entry['In Collection'] in collections
             path = ROOT / entry['Config']
             assert path.is_file() and entry['Name'] == path.stem
+            if path.stem in RECORD_STEMS:
+                continue  # tests/test_record_configs.py
             cfg = model_zoo.load_config(path)
             assert entry['Weights'] == cfg.model.backbone.init_cfg.checkpoint
             exp = EXPECTED[path.stem]

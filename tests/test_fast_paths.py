@@ -150,3 +150,15 @@ def test_weight_grads_keep_parameter_strides(channels_last):
     sum(o.sum() for o in model(torch.randn(1, 3, 64, 64))).backward()
     differ = [n for n, p in model.named_parameters() if p.grad.stride() != p.stride()]
     assert differ == []
+
+
+def test_traces_with_standard_ops():
+    """FLOP counters and ONNX export trace the model: a trace records the plain ops (the fused oneDNN
+    kernels have no ONNX/FLOP handlers) and reproduces the eager features."""
+    model = randomize_(FocalNet('tiny-srf', drop_path_rate=0.), scale=0.2).eval()
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        traced = torch.jit.trace(model, x)
+        assert 'mkldnn::_convolution_pointwise' not in str(traced.inlined_graph)
+        for a, b in zip(traced(x), model(x)):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)

@@ -5,8 +5,16 @@ For each config under ``configs/mmdet`` and ``configs/mmseg`` (``_base_`` folder
 model is built with ``MODELS.build`` (backbone ``init_cfg`` set to None, so no checkpoint is
 read), its parameters are counted and, unless ``--no-flops``, its FLOPs are measured with
 :func:`mmengine.analysis.get_model_complexity_info` at the paper's input size: one 3x800x1280
-image for COCO, one 3x512x2048 image for ADE20K. The paper's numbers come from the metafiles
+image for COCO, one 3x512x2048 image for ADE20K (3x640x2560 for the 640x640-crop ADE20K configs,
+the test scale of their pipeline). The paper's numbers come from the metafiles
 (``configs/*/metafile.yml``, the single copy of the seed table).
+
+The record-setting FocalNet-L pairings (DINO 4-/5-scale, Mask2Former ADE20K / COCO panoptic,
+UPerNet 640) have no params/FLOPs in the seeds (only PQ / mIoU for Mask2Former): their rows show
+our counts only. Their 'tensor' forwards: DINO runs backbone, neck, encoder, decoder and head on
+900 queries (no denoising queries: those are training-only); Mask2Former runs backbone, pixel
+decoder and the 9-layer transformer decoder (the panoptic/semantic post-processing is not
+counted), which needs the image metas, so it is given a data sample.
 
 What the FLOPs cover (as the paper's tool, mmdet 2.x / mmseg 0.x ``get_flops``, did): detectors
 run their ``'tensor'`` forward, i.e. backbone, neck, RPN and the RoI heads on the proposals the
@@ -72,6 +80,14 @@ def config_paths(filter_regex: Optional[str] = None) -> list[Path]:
 
 def task_of(path: Path) -> str:
     return path.parent.name  # 'mmdet' or 'mmseg'
+
+
+def input_shape_of(path: Path) -> tuple[int, int, int]:
+    """(C, H, W) at which FLOPs are counted: the paper's per task, or 640x2560 for the ADE20K
+    640x640-crop configs (their test scale (2560, 640))."""
+    if task_of(path) == 'mmseg' and '640x640' in path.stem:
+        return (3, 640, 2560)
+    return INPUT_SHAPES[task_of(path)]
 
 
 def _parse_size(value, suffix: str) -> Optional[float]:
@@ -168,6 +184,14 @@ def measure_flops(model, task: str, input_shape: tuple[int, int, int]) -> int:
         data_samples = [sample]
     else:
         data_samples = None
+    decode_head = getattr(model, 'decode_head', None)
+    if type(decode_head).__name__ == 'Mask2FormerHead':
+        # mmseg's EncoderDecoder calls `decode_head.forward(x)`, but Mask2Former's needs the metas
+        from mmseg.structures import SegDataSample
+        shape = (height, width)
+        samples = [SegDataSample(metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
+                                               batch_input_shape=shape))]
+        decode_head.forward = partial(decode_head.forward, batch_data_samples=samples)
     # mmengine logs every initialised parameter, ops the analysis skips (nms, ...) and modules
     # the forward does not call (losses, the auxiliary head): expected, kept out of the output.
     logger = MMLogger.get_current_instance()
@@ -196,12 +220,13 @@ def analyse(path: Path, with_flops: bool, paper: dict[str, dict]) -> dict:
     task = task_of(path)
     cfg = load_config(path)
     model = build_model(cfg, task)
+    input_shape = input_shape_of(path)
     row = dict(config=f'configs/{task}/{path.name}', task=task,
                params_m=count_params(model) / 1e6, flops_g=None,
-               input_shape=list(INPUT_SHAPES[task]))
+               input_shape=list(input_shape))
     if with_flops:
         start = time.time()
-        row['flops_g'] = measure_flops(model, task, INPUT_SHAPES[task]) / 1e9
+        row['flops_g'] = measure_flops(model, task, input_shape) / 1e9
         row['flops_seconds'] = round(time.time() - start, 1)
     ref = paper.get(path.stem, {})
     row['paper_params_m'] = ref.get('params_m')

@@ -8,13 +8,14 @@ ROOT=$PWD
 VENV=$ROOT/.venv
 PY=$VENV/bin/python
 PINS=$ROOT/requirements/stack.txt
+NO_DEPS=$ROOT/requirements/no-deps.txt  # packages whose declared dependencies are wrong
 CACHE=${FOCALNET_MM_CACHE:-$HOME/.cache/focalnet-mm}
 WHEELS=$CACHE/wheels
 STAMP=$VENV/.focalnet-mm-stamp
 pin() { grep -E "^$1==" "$PINS" | head -1 | cut -d= -f3; }
 MMCV_VERSION=$(pin mmcv)
 TORCH_VERSION=$(pin torch)
-want=$(cat "$PINS" setup.cfg 2>/dev/null | sha1sum | cut -c1-16)
+want=$(cat "$PINS" "$NO_DEPS" setup.cfg 2>/dev/null | sha1sum | cut -c1-16)
 
 if [[ -f $STAMP && $(cat "$STAMP") == "$want" ]] && "$PY" -c "import mmcv.ops, focalnet_mm" 2>/dev/null; then
   echo "[setup] .venv is up to date"; exit 0
@@ -41,7 +42,8 @@ if [[ -z $(mmcv_whl) ]]; then
 fi
 pip_ install "$(mmcv_whl)"
 pip_ install -r "$PINS"
+pip_ install --no-deps -r "$NO_DEPS"
 pip_ install --no-deps -e "$ROOT"
-"$PY" -c "from mmcv.ops import RoIAlign, nms; import mmdet, mmseg, mmpretrain.models, focalnet_mm"
+"$PY" -c "from mmcv.ops import RoIAlign, nms; import mmdet, mmseg, mmpretrain.models, panopticapi.evaluation, focalnet_mm"
 echo "$want" > "$STAMP"
 echo "[setup] done in $((SECONDS - t0)) s"

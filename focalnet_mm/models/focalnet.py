@@ -88,7 +88,8 @@ def _fusable(module: nn.Module, x: torch.Tensor) -> bool:
     return (module.fuse_cpu_inference and not module.training and not torch.is_grad_enabled()
             and x.device.type == 'cpu' and x.dtype == torch.float32
             and x.is_contiguous(memory_format=torch.channels_last)
-            and not torch.is_autocast_enabled('cpu') and not torch.compiler.is_compiling())
+            and not torch.is_autocast_enabled("cpu") and not torch.compiler.is_compiling()
+            and not torch.jit.is_tracing())  # traces (FLOP counters, ONNX) need standard ops
 
 
 def _observed(module: nn.Module) -> bool:
