@@ -1,6 +1,16 @@
 """Shared test helpers (imported by the tests; not a test module)."""
+import glob
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
 import torch
 import torch.nn as nn
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 @torch.no_grad()
@@ -24,3 +34,44 @@ def randomize_(model: nn.Module, seed: int = 0, scale: float = 1.0) -> nn.Module
 
 def num_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def tool_env(**overrides: str) -> dict:
+    """Environment of the tool subprocesses: idle OpenMP threads sleep after a short spin
+    (GOMP_SPINCOUNT), so that jobs sharing a small machine do not starve each other, unless the
+    caller chose a wait policy."""
+    env = dict(os.environ)
+    if 'OMP_WAIT_POLICY' not in env:
+        env.setdefault('GOMP_SPINCOUNT', '8000')
+    env.update(overrides)
+    return env
+
+
+def run_tool(args: list, timeout: int = 900, env: dict = None) -> str:
+    """``python ARGS`` in the repository root; asserts success, returns stdout + stderr."""
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env or tool_env())
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{args[0]} failed ({proc.returncode}):\n{out[-6000:]}'
+    return out
+
+
+def json_log_records(work_dir: str, pattern: str = osp.join('*', 'vis_data', '*.json')) -> list:
+    """Records of mmengine's json logs under ``work_dir``: training scalars are in
+    ``<ts>/vis_data/<ts>.json`` (the default pattern), test metrics in ``<ts>/<ts>.json``."""
+    records = []
+    for path in sorted(glob.glob(osp.join(work_dir, pattern))):
+        if osp.basename(path) in ('scalars.json', 'config.json'):
+            continue
+        with open(path) as f:
+            records += [json.loads(line) for line in f if line.strip()]
+    return records
+
+
+def load_tool(name: str):
+    """``tools/<name>.py`` as a module, loaded by path (putting tools/ on sys.path would let
+    tools/test.py shadow the standard library's ``test``)."""
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

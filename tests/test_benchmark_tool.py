@@ -1,14 +1,11 @@
 """tools/benchmark.py runs its comparisons and reports equal outputs (no timing is asserted)."""
 import json
-import os.path as osp
-import sys
 
 import pytest
-
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
-import benchmark  # noqa: E402
+from helpers import load_tool
 
 pytest.importorskip('timm')
+benchmark = load_tool('benchmark')
 
 
 def test_backbone_rows_for_each_optimisation(tmp_path):

@@ -6,26 +6,18 @@ the tests of its config.
 """
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from helpers import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_model_zoo():
-    # By path: putting tools/ on sys.path would let tools/test.py shadow the stdlib `test`.
-    spec = importlib.util.spec_from_file_location('model_zoo', ROOT / 'tools' / 'model_zoo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-model_zoo = _load_model_zoo()
+model_zoo = load_tool('model_zoo')
 
 ALL_CONFIGS = model_zoo.config_paths()
 # The record-setting FocalNet-L pairings (DINO, Mask2Former, UPerNet 640; issue #6) have their own

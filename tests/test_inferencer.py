@@ -22,21 +22,11 @@ import pytest
 import torch
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+pytestmark = pytest.mark.usefixtures('demo_data')
 DET_CFG = 'configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py'
 SEG_CFG = 'configs/demo/upernet_focalnet-t-srf_demo.py'
 DET_NAME = 'mask-rcnn_focalnet-t-srf_fpn_1x_coco'
 SEG_NAME = 'upernet_focalnet-t-srf_8xb2-160k_ade20k-512x512'
-
-
-@pytest.fixture(scope='module', autouse=True)
-def demo_data():
-    from focalnet_mm.demo_data import make_demo_data
-    cwd = os.getcwd()
-    os.chdir(ROOT)  # the demo configs use data/demo relative to the repository root
-    try:
-        make_demo_data('data/demo', verbose=False)
-    finally:
-        os.chdir(cwd)
 
 
 def _det_images(n):
@@ -173,12 +163,15 @@ def test_metafile_name_without_weights_warns(name, scope, num_classes):
 
 # ------------------------------------------------------------------------------ checkpoints
 def test_runner_like_checkpoint_needs_the_allow_list(det_model):
-    """What mmengine's own loader meets under torch >= 2.6 (weights_only by default)."""
+    """What mmengine's own loader meets under torch >= 2.6 (weights_only by default): refused in a
+    plain process, read once ``focalnet_mm`` is imported (as ``custom_imports`` does)."""
     _, _, path = det_model
-    from focalnet_mm.models.checkpoint import mmengine_safe_globals
-    if not any(g in torch.serialization.get_safe_globals() for g in mmengine_safe_globals()):
-        with pytest.raises(Exception, match='Weights only load failed'):
-            torch.load(path, map_location='cpu', weights_only=True)
+    load = f'import torch; torch.load({path!r}, map_location="cpu", weights_only=True)'
+    plain = subprocess.run([sys.executable, '-c', load], capture_output=True, text=True)
+    assert plain.returncode != 0 and 'Weights only load failed' in plain.stderr
+    ours = subprocess.run([sys.executable, '-c', 'import focalnet_mm; ' + load],
+                          capture_output=True, text=True)
+    assert ours.returncode == 0, ours.stderr[-2000:]
 
 
 def test_unsafe_checkpoint_refused(det_model, tmp_path):

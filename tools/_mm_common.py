@@ -16,19 +16,6 @@ if _ROOT not in sys.path:
 SCOPES = ('mmdet', 'mmseg')
 
 
-def allow_mmengine_checkpoints() -> None:
-    """Let ``torch.load(weights_only=True)`` (torch >= 2.6 default) read mmengine checkpoints.
-
-    mmengine 0.10.7 calls ``torch.load`` without ``weights_only``; its training checkpoints hold,
-    besides tensors, numpy arrays/scalars and the message hub's ``HistoryBuffer`` (pickled with
-    ``getattr``). ``focalnet_mm`` allow-lists exactly these data types (``getattr`` restricted to
-    HistoryBuffer's statistics methods), so ``load_from``, ``--resume``, ``tools/test.py`` and the
-    inferencers read them while the unpickler stays safe (no arbitrary code).
-    """
-    from focalnet_mm.models.checkpoint import allow_mmengine_checkpoints as allow
-    allow()
-
-
 def detect_scope(cfg) -> str:
     """The OpenMMLab package a config belongs to, from its ``default_scope``."""
     scope = cfg.get('default_scope')
@@ -41,8 +28,9 @@ def detect_scope(cfg) -> str:
 def register_scope(scope: str) -> None:
     """``register_all_modules`` of the config's package (and FocalNet in its registries)."""
     importlib.import_module(f'{scope}.utils').register_all_modules(init_default_scope=False)
-    import focalnet_mm  # noqa: F401  (registers FocalNet even without custom_imports)
-    allow_mmengine_checkpoints()
+    # registers FocalNet and our hooks even without custom_imports, and lets torch's weights_only
+    # loader read mmengine checkpoints (load_from, --resume)
+    import focalnet_mm  # noqa: F401
 
 
 def _replace_syncbn(node) -> int:

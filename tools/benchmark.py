@@ -141,10 +141,9 @@ def backbone_pair(arch: str, windows, levels, device: str, channels_last: bool, 
     missing, unexpected = ref.load_state_dict(official_to_timm(ours.state_dict(), s['use_postln']),
                                               strict=False)
     assert not unexpected and all(k.startswith(('head', 'norm.')) for k in missing)
-    ours, ref = ours.to(device), ref.to(device)
-    if channels_last:
-        ref = ref.to(memory_format=torch.channels_last)
-    return ours, ref
+    # timm as its users run it (NCHW contiguous, its fastest layout here: channels_last makes its
+    # LayerNorm2d permutes copy); ours converts the NCHW input to its own layout inside forward
+    return ours.to(device), ref.to(device)
 
 
 class TimmFeatures(torch.nn.Module):
@@ -219,9 +218,7 @@ def bench_backbone(args, device) -> list[dict]:
                                   fuse == 'on')
         ref_feats = TimmFeatures(ref, ours).eval()
         ours.eval()
-        x = torch.randn(b, 3, h, w, device=device)
-        if cl == 'on':
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = torch.randn(b, 3, h, w, device=device)  # an NCHW image batch, as a data loader gives
         f_ours, f_ref = maybe_compile(ours, comp == 'on'), maybe_compile(ref_feats, comp == 'on')
         dtype = DTYPES[dtype_name]
 

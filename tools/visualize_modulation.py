@@ -141,9 +141,7 @@ def load_weights(model: torch.nn.Module, backbone, path: str) -> str:
     if not full:
         report = load_pretrained(backbone, path)
         return f'backbone weights loaded by focalnet_mm load_pretrained ({report.summary()})'
-    from mmengine.runner import load_checkpoint
-    from _mm_common import allow_mmengine_checkpoints
-    allow_mmengine_checkpoints()  # mmengine training checkpoints under torch >= 2.6
+    from mmengine.runner import load_checkpoint  # reads mmengine checkpoints: `import focalnet_mm`
     prefix = next(name for name, module in model.named_modules() if module is backbone)
     provided = set(keys)
     missing = [k for k in backbone.state_dict() if f'{prefix}.{k}' not in provided]

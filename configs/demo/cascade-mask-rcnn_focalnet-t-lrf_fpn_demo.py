@@ -123,5 +123,5 @@ auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=4),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=5, max_keep_ckpts=1))
 randomness = dict(seed=0, deterministic=False)

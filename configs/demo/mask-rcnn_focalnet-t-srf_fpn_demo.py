@@ -102,7 +102,7 @@ auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=4),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=5, max_keep_ckpts=1))
 # Seeded. On CPU the runs are reproducible as they are (two full demo runs gave identical
 # metrics); deterministic=True would make mmengine call torch.use_deterministic_algorithms(True),
 # under which some CUDA backward kernels raise.

@@ -102,6 +102,6 @@ train_cfg = dict(max_iters=max_iters, val_interval=max_iters, dynamic_intervals=
 auto_scale_lr = dict(enable=False, base_batch_size=2)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
 log_processor = dict(window_size=10)
 randomness = dict(seed=0, deterministic=False)

@@ -134,7 +134,7 @@ auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=4),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=5, max_keep_ckpts=1))
 randomness = dict(seed=0, deterministic=False)
 
 # Sparse R-CNN's set-prediction heads (AdamW, lr 2.5e-5 for batch 16, grad clip 1.0 in mmdet) are

@@ -98,5 +98,5 @@ param_scheduler = [
 optim_wrapper = dict(optimizer=dict(lr=3e-4))
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
 randomness = dict(seed=0, deterministic=False)

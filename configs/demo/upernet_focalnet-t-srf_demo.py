@@ -104,7 +104,8 @@ optim_wrapper = dict(optimizer=dict(lr=3e-4))
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=max_iters,
+                    max_keep_ckpts=1))
 # Seeded. On CPU the runs are reproducible as they are (two full demo runs gave identical
 # metrics); deterministic=True would make mmengine call torch.use_deterministic_algorithms(True),
 # under which CUDA's bilinear-upsampling backward (used by UPerNet) raises.

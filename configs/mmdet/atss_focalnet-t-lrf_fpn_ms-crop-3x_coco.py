@@ -3,7 +3,10 @@
 # its first input (start_level 0), two extra convs on its outputs (5 levels, strides 8-128),
 # GIoU loss (weight 2.0); the official multi-scale + crop train pipeline, AdamW, 36 epochs with
 # steps at 27 and 33.
-_base_ = 'mmdet::atss/atss_r50_fpn_1x_coco.py'
+_base_ = [
+    'mmdet::atss/atss_r50_fpn_1x_coco.py',
+    '../_base_/focalnet_runtime.py',
+]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
 pretrained = 'checkpoints/focalnet_tiny_lrf.pth'  # official ImageNet-1k checkpoint
@@ -85,3 +88,4 @@ optim_wrapper = dict(
             'gamma_1': dict(decay_mult=0.),
             'gamma_2': dict(decay_mult=0.),
         }))
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # ../_base_/focalnet_runtime.py

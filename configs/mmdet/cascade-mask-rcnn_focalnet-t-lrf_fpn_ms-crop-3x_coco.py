@@ -2,7 +2,10 @@
 # 3x schedule, COCO: 51.5 box AP (paper). Swin's cascade recipe (SPEC §4): three 4conv1fc bbox
 # heads with SyncBN, class-specific regression on decoded boxes with GIoU loss (weight 10), the
 # official multi-scale + crop train pipeline, AdamW, 36 epochs with steps at 27 and 33.
-_base_ = 'mmdet::cascade_rcnn/cascade-mask-rcnn_r50_fpn_1x_coco.py'
+_base_ = [
+    'mmdet::cascade_rcnn/cascade-mask-rcnn_r50_fpn_1x_coco.py',
+    '../_base_/focalnet_runtime.py',
+]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
 pretrained = 'checkpoints/focalnet_tiny_lrf.pth'  # official ImageNet-1k checkpoint
@@ -101,3 +104,4 @@ optim_wrapper = dict(
             'gamma_1': dict(decay_mult=0.),
             'gamma_2': dict(decay_mult=0.),
         }))
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # ../_base_/focalnet_runtime.py

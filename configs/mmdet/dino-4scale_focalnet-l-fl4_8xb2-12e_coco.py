@@ -16,7 +16,10 @@
 # checkpoint's own (window 3, 4 levels), so the ImageNet-22k kernels load unchanged, with no
 # zero-padding. Stages 1-3 (2C, 4C, 8C = 384, 768, 1536 channels, strides 8-32) feed the
 # ChannelMapper, whose extra 3x3/2 conv gives the 4th scale (stride 64).
-_base_ = 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py'
+_base_ = [
+    'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py',
+    '../_base_/focalnet_runtime.py',
+]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
 # Official ImageNet-22k FocalNet-L checkpoint (384 px, 4 focal levels), local path.
@@ -32,3 +35,4 @@ model = dict(
         with_cp=True,  # as mmdet's Swin-L DINO: activation memory of a 200M backbone at 1333 px
         init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
     neck=dict(in_channels=[384, 768, 1536]))
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # ../_base_/focalnet_runtime.py

@@ -9,7 +9,10 @@
 #   flip 0.5, then one of (a) short side in {480, 512, ..., 800}, long side <= 1333, or
 #   (b) short side in {400, 500, 600}, absolute-range crop (384, 600), then (a).
 # We replace the backbone, the schedule (12 epochs, steps 9/11) and the optimizer's paramwise keys.
-_base_ = 'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py'
+_base_ = [
+    'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
+    '../_base_/focalnet_runtime.py',
+]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
 # Official ImageNet-1k checkpoint (window 3, kernels 3/5); the loader zero-pads them to 9/11.
@@ -59,3 +62,4 @@ optim_wrapper = dict(
             'gamma_1': dict(decay_mult=0.),
             'gamma_2': dict(decay_mult=0.),
         }))
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # ../_base_/focalnet_runtime.py

@@ -11,6 +11,7 @@
 _base_ = [
     'mmdet::mask2former/mask2former_swin-l-p4-w12-384-in21k_16xb1-lsj-100e_coco-panoptic.py',
     '../_base_/focalnet-l-fl4_mask2former.py',
+    '../_base_/focalnet_runtime.py',
 ]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
@@ -18,3 +19,4 @@ model = dict(
     backbone={{_base_.focalnet_l_fl4_backbone}},
     panoptic_head=dict(in_channels={{_base_.focalnet_l_fl4_channels}}))
 optim_wrapper = dict(paramwise_cfg={{_base_.focalnet_l_fl4_mask2former_paramwise_cfg}})
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # ../_base_/focalnet_runtime.py

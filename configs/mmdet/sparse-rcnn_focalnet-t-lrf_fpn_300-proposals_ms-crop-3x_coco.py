@@ -4,7 +4,10 @@
 # multi-scale + crop train pipeline, AdamW lr 2.5e-5, weight decay 1e-4, gradient clipping at
 # max_norm 1, 36 epochs with steps at 27 and 33. Only the backbone and the FPN widths change.
 # (The official config's `_base_` paths are broken; this one loads.)
-_base_ = 'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_300-proposals_crop-ms-480-800-3x_coco.py'
+_base_ = [
+    'mmdet::sparse_rcnn/sparse-rcnn_r50_fpn_300-proposals_crop-ms-480-800-3x_coco.py',
+    '../_base_/focalnet_runtime.py',
+]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
 pretrained = 'checkpoints/focalnet_tiny_lrf.pth'  # official ImageNet-1k checkpoint
@@ -24,3 +27,4 @@ model = dict(
 # Total batch 16 = 8 GPUs x 2 images.
 train_dataloader = dict(batch_size=2)
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # ../_base_/focalnet_runtime.py

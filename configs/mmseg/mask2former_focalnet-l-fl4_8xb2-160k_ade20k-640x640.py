@@ -10,6 +10,7 @@
 _base_ = [
     'mmseg::mask2former/mask2former_swin-l-in22k-384x384-pre_8xb2-160k_ade20k-640x640.py',
     '../_base_/focalnet-l-fl4_mask2former.py',
+    '../_base_/focalnet_runtime.py',
 ]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
@@ -17,3 +18,4 @@ model = dict(
     backbone={{_base_.focalnet_l_fl4_backbone}},
     decode_head=dict(in_channels={{_base_.focalnet_l_fl4_channels}}))
 optim_wrapper = dict(paramwise_cfg={{_base_.focalnet_l_fl4_mask2former_paramwise_cfg}})
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # ../_base_/focalnet_runtime.py

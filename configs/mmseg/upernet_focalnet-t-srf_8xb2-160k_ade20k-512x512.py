@@ -6,7 +6,10 @@
 #
 # From mmseg's Swin-T UPerNet config we keep the EncoderDecoder, the ADE20K dataset (512x512
 # crops, ratio 0.5-2.0 resize, photometric distortion), the 160k schedule and the runtime.
-_base_ = 'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py'
+_base_ = [
+    'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py',
+    '../_base_/focalnet_runtime.py',
+]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
 # Official ImageNet-1k checkpoint (window 3, kernels 3/5); the loader zero-pads them to 9/11.
@@ -90,3 +93,4 @@ tta_pipeline = [
             [dict(type='PackSegInputs')],
         ])
 ]
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # ../_base_/focalnet_runtime.py

@@ -81,6 +81,14 @@ def _layerscale(x: torch.Tensor, gamma: Union[nn.Parameter, float]) -> torch.Ten
     return x * gamma.view(-1, 1, 1) if isinstance(gamma, torch.Tensor) else x
 
 
+def _accumulate(acc: Optional[torch.Tensor], ctx: torch.Tensor, gate: torch.Tensor,
+                overwrite_ctx: bool) -> torch.Tensor:
+    """``acc + ctx * gate``, in place; the first term is written into ``ctx`` if allowed."""
+    if acc is not None:
+        return acc.addcmul_(ctx, gate)
+    return ctx.mul_(gate) if overwrite_ctx else ctx * gate
+
+
 def _fusable(module: nn.Module, x: torch.Tensor) -> bool:
     """Whether ``module`` may use oneDNN's fused convolutions (the kernels torch.compile's CPU
     backend emits: conv + GELU, conv + add, conv * mul) in eager mode: CPU fp32 inference without
@@ -194,18 +202,25 @@ class FocalModulation(nn.Module):
         :func:`_fusable`), ``residual + gamma * proj(out)`` computed by the proj convolution."""
         dim, levels = self.dim, self.focal_level
         fused = _fusable(self, x)
-        q = _pointwise(x, self.f, slice(0, dim))
-        ctx = _pointwise(x, self.f, slice(dim, 2 * dim))
-        gates = self.gate_probe(_pointwise(x, self.f, slice(2 * dim, None)))
-        # gated sum over levels, accumulated in place (the products are not kept for backward)
-        ctx_all = None
+        f = self._f_fused if fused else _pointwise
+        q = f(x, self.f, slice(0, dim))
+        ctx = f(x, self.f, slice(dim, 2 * dim))
+        gates = self.gate_probe(f(x, self.f, slice(2 * dim, None)))
+        # gated sum over levels, accumulated in place (the products are not kept for backward).
+        # Without autograd a level's context is dead once the next level has read it: the first
+        # one then becomes the accumulator (one tensor fewer to allocate per block), unless a
+        # hook may hold it.
+        no_grad = not torch.is_grad_enabled()
+        ctx_all, pending = None, None  # (level output not yet accumulated, its gate, overwritable)
         for level, focal_layer in enumerate(self.focal_layers):
             if fused:
                 ctx = _fused_conv(ctx, focal_layer[0].weight, None, groups=dim, unary='gelu')
             else:
                 ctx = focal_layer(ctx)
-            gate = gates[:, level:level + 1]
-            ctx_all = ctx * gate if ctx_all is None else ctx_all.addcmul_(ctx, gate)
+            if pending is not None:
+                ctx_all = _accumulate(ctx_all, *pending)
+            pending = ctx, gates[:, level:level + 1], no_grad and not _observed(focal_layer)
+        ctx_all = _accumulate(ctx_all, *pending[:2], False)  # the last one is read below
         ctx_global = self.act(ctx.mean((2, 3), keepdim=True))
         ctx_all = ctx_all.addcmul_(ctx_global, gates[:, levels:])
         # normalize_modulator divides ctx_all by L+1: folded into h's weight (linear, exact math)
@@ -220,6 +235,12 @@ class FocalModulation(nn.Module):
         if residual is not None:
             return _fused_conv(out, *_scaled(self.proj, gamma), binary='add', other=residual)
         return self.proj_drop(_pointwise(out, self.proj))
+
+
+    @staticmethod
+    def _f_fused(x: torch.Tensor, linear: nn.Linear, rows: slice) -> torch.Tensor:
+        # oneDNN also for the plain 1x1 convs (aten takes a slower GEMM path for them with 1 thread)
+        return _fused_conv(x, linear.weight[rows], linear.bias[rows])
 
 
 class Mlp(nn.Module):

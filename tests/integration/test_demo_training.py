@@ -6,62 +6,21 @@ module takes ~3 CPU-minutes on 2 cores.
 """
 from __future__ import annotations
 
-import glob
-import json
 import math
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
+from helpers import json_log_records, run_tool
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 DET_CFG = 'configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py'
 SEG_CFG = 'configs/demo/upernet_focalnet-t-srf_demo.py'
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope='module', autouse=True)
-def demo_data():
-    from focalnet_mm.demo_data import make_demo_data
-    cwd = os.getcwd()
-    os.chdir(ROOT)  # the demo configs use data/demo relative to the repository root
-    try:
-        make_demo_data('data/demo', verbose=False)
-    finally:
-        os.chdir(cwd)
-
-
-def _run(args: list[str], timeout: int = 900) -> str:
-    env = dict(os.environ)
-    if 'OMP_WAIT_POLICY' not in env:  # idle threads sleep soon: jobs sharing the cores stay fast
-        env.setdefault('GOMP_SPINCOUNT', '8000')
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{args[0]} failed ({proc.returncode}):\n{out[-6000:]}'
-    return out
-
-
-def _json_records(work_dir: str) -> list[dict]:
-    """Records of mmengine's json logs: training scalars (``<work_dir>/<timestamp>/vis_data/
-    <timestamp>.json``, one json per line) and test metrics (``<work_dir>/<timestamp>/<timestamp>.json``)."""
-    records = []
-    paths = glob.glob(osp.join(work_dir, '*', 'vis_data', '*.json'))
-    paths += glob.glob(osp.join(work_dir, '*', '*.json'))
-    for path in sorted(paths):
-        if osp.basename(path) in ('scalars.json', 'config.json'):
-            continue
-        with open(path) as f:
-            records += [json.loads(line) for line in f if line.strip()]
-    return records
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures('demo_data')]
 
 
 def _assert_loss_decreases(work_dir: str, n: int) -> tuple[float, float]:
-    losses = [r['loss'] for r in _json_records(work_dir) if 'loss' in r]
+    losses = [r['loss'] for r in json_log_records(work_dir) if 'loss' in r]
     assert len(losses) >= 3 * n, f'expected >= {3 * n} logged losses, got {losses}'
     assert all(math.isfinite(v) for v in losses), losses
     early, late = sum(losses[:n]) / n, sum(losses[-n:]) / n
@@ -80,7 +39,7 @@ def test_mask_rcnn_demo_trains_and_tests(tmp_path):
     work_dir = str(tmp_path / 'det')
     # 16 images / batch 4 = 4 iterations per epoch, 4 epochs (inside the demo's 30-iteration warmup,
     # no lr step); the loss of every iteration is logged unsmoothed (window 1).
-    _run(['tools/train.py', DET_CFG, '--work-dir', work_dir, '--cfg-options',
+    run_tool(['tools/train.py', DET_CFG, '--work-dir', work_dir, '--cfg-options',
           'train_dataloader.dataset.indices=16', 'train_cfg.max_epochs=4',
           'param_scheduler.1.milestones=[4]', 'default_hooks.logger.interval=1',
           'log_processor.window_size=1', 'default_hooks.checkpoint.interval=4', *NO_VAL])
@@ -89,9 +48,10 @@ def test_mask_rcnn_demo_trains_and_tests(tmp_path):
 
     test_dir = str(tmp_path / 'det_test')
     out_pkl = str(tmp_path / 'det_results.pkl')
-    _run(['tools/test.py', DET_CFG, ckpt, '--work-dir', test_dir, '--out', out_pkl,
+    run_tool(['tools/test.py', DET_CFG, ckpt, '--work-dir', test_dir, '--out', out_pkl,
           '--cfg-options', 'test_dataloader.dataset.indices=4'])
-    metrics = [r for r in _json_records(test_dir) if 'coco/bbox_mAP' in r]
+    metrics = [r for r in json_log_records(test_dir, osp.join('*', '*.json'))
+               if 'coco/bbox_mAP' in r]
     assert metrics, 'tools/test.py wrote no COCO metrics'
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'):
         value = metrics[-1][key]
@@ -101,7 +61,7 @@ def test_mask_rcnn_demo_trains_and_tests(tmp_path):
 
 def test_upernet_demo_trains_and_tests(tmp_path):
     work_dir = str(tmp_path / 'seg')
-    _run(['tools/train.py', SEG_CFG, '--work-dir', work_dir, '--cfg-options',
+    run_tool(['tools/train.py', SEG_CFG, '--work-dir', work_dir, '--cfg-options',
           'train_cfg.max_iters=12', 'param_scheduler.0.end=3', 'param_scheduler.1.begin=3',
           'param_scheduler.1.end=12', 'default_hooks.logger.interval=1',
           'log_processor.window_size=1', 'default_hooks.checkpoint.interval=12', *NO_VAL])
@@ -109,9 +69,9 @@ def test_upernet_demo_trains_and_tests(tmp_path):
     ckpt = _checkpoint(work_dir)
 
     test_dir = str(tmp_path / 'seg_test')
-    _run(['tools/test.py', SEG_CFG, ckpt, '--work-dir', test_dir,
+    run_tool(['tools/test.py', SEG_CFG, ckpt, '--work-dir', test_dir,
           '--cfg-options', 'test_dataloader.dataset.indices=4'])
-    metrics = [r for r in _json_records(test_dir) if 'mIoU' in r]
+    metrics = [r for r in json_log_records(test_dir, osp.join('*', '*.json')) if 'mIoU' in r]
     assert metrics, 'tools/test.py wrote no mIoU'
     value = metrics[-1]['mIoU']
     assert isinstance(value, (int, float)) and 0.0 <= value <= 100.0, value

@@ -57,7 +57,7 @@ WARMUP = 20
 SCALE_DIV = 2  # test images resized to half the demo configs' test scale (cost)
 SAMPLE_EVERY = 10
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures('demo_data')]
 
 
 def _rss_mb() -> float:
@@ -139,17 +139,6 @@ def worker(task: str, num_images: int, work_dir: str) -> dict:
                 steady_from=steady,
                 steady_heap_growth_mb=round(at[num_images][1] - at[steady][1], 2),
                 seconds=round(time.time() - t0, 1))
-
-
-@pytest.fixture(scope='module', autouse=True)
-def demo_data():
-    from focalnet_mm.demo_data import make_demo_data
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        make_demo_data('data/demo', verbose=False)
-    finally:
-        os.chdir(cwd)
 
 
 def _measure(task: str, num_images: int, tmp_path) -> dict:

@@ -10,9 +10,7 @@ learning (see tests/integration/test_demo_training.py for that).
 from __future__ import annotations
 
 import glob
-import json
 import math
-import os
 import os.path as osp
 import re
 import socket
@@ -20,11 +18,12 @@ import subprocess
 import sys
 
 import pytest
+from helpers import json_log_records, run_tool, tool_env
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures('demo_data')]
 
 # 2 images / batch 1 = 2 iterations per epoch; 2 epochs; schedulers shrunk to match.
 DET_TRAIN = ['train_dataloader.dataset.indices=2', 'train_dataloader.batch_size=1',
@@ -48,46 +47,9 @@ DET_FAMILIES = {
 }
 
 
-@pytest.fixture(scope='module', autouse=True)
-def demo_data():
-    from focalnet_mm.demo_data import make_demo_data
-    cwd = os.getcwd()
-    os.chdir(ROOT)  # the demo configs use data/demo relative to the repository root
-    try:
-        make_demo_data('data/demo', verbose=False)
-    finally:
-        os.chdir(cwd)
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # no spinning threads when jobs share the cores
-    return env
-
-
-def _run(args: list[str], timeout: int = 600) -> str:
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=_env())
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{args[0]} failed ({proc.returncode}):\n{out[-6000:]}'
-    return out
-
-
-def _json_records(work_dir: str, pattern: str = osp.join('*', 'vis_data', '*.json')) -> list[dict]:
-    """Records of the json logs: training scalars are in ``<ts>/vis_data/<ts>.json``, test metrics
-    in ``<ts>/<ts>.json``."""
-    records = []
-    for path in sorted(glob.glob(osp.join(work_dir, pattern))):
-        if osp.basename(path) == 'scalars.json':
-            continue
-        with open(path) as f:
-            records += [json.loads(line) for line in f if line.strip()]
-    return records
-
-
 def _assert_trained(work_dir: str, iters: int) -> str:
     """``iters`` finite logged losses and a checkpoint of the last epoch/iteration; its path."""
-    records = [r for r in _json_records(work_dir) if 'loss' in r]
+    records = [r for r in json_log_records(work_dir) if 'loss' in r]
     assert len(records) == iters, records
     assert all(math.isfinite(r['loss']) and r['loss'] > 0 for r in records), records
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
@@ -97,7 +59,7 @@ def _assert_trained(work_dir: str, iters: int) -> str:
 
 
 def _metrics(test_dir: str, key: str) -> dict:
-    records = [r for r in _json_records(test_dir, osp.join('*', '*.json')) if key in r]
+    records = [r for r in json_log_records(test_dir, osp.join('*', '*.json')) if key in r]
     assert records, f'tools/test.py wrote no {key}'
     return records[-1]
 
@@ -106,12 +68,12 @@ def _metrics(test_dir: str, key: str) -> dict:
 def test_detector_family_trains_and_tests(family, tmp_path):
     cfg, test_opts, keys = DET_FAMILIES[family]
     work_dir = str(tmp_path / 'train')
-    _run(['tools/train.py', cfg, '--work-dir', work_dir, '--cfg-options', *DET_TRAIN])
+    run_tool(['tools/train.py', cfg, '--work-dir', work_dir, '--cfg-options', *DET_TRAIN])
     ckpt = _assert_trained(work_dir, iters=4)
     assert osp.basename(ckpt) == 'epoch_2.pth'
 
     test_dir = str(tmp_path / 'test')
-    _run(['tools/test.py', cfg, ckpt, '--work-dir', test_dir, '--cfg-options', *DET_TEST,
+    run_tool(['tools/test.py', cfg, ckpt, '--work-dir', test_dir, '--cfg-options', *DET_TEST,
           *test_opts])
     metrics = _metrics(test_dir, 'coco/bbox_mAP')
     for key in keys:  # mmdet reports COCO AP as a fraction; -1 would mean "no detections"
@@ -122,7 +84,7 @@ def test_detector_family_trains_and_tests(family, tmp_path):
 def test_upernet_trains_and_tests(tmp_path):
     cfg = 'configs/demo/upernet_focalnet-t-srf_demo.py'
     work_dir = str(tmp_path / 'train')
-    _run(['tools/train.py', cfg, '--work-dir', work_dir, '--cfg-options',
+    run_tool(['tools/train.py', cfg, '--work-dir', work_dir, '--cfg-options',
           'train_dataloader.batch_size=2', 'train_cfg.max_iters=4', 'param_scheduler.0.end=2',
           'param_scheduler.1.begin=2', 'param_scheduler.1.end=4', 'default_hooks.logger.interval=1',
           'default_hooks.checkpoint.interval=4', *NO_VAL])
@@ -130,7 +92,7 @@ def test_upernet_trains_and_tests(tmp_path):
     assert osp.basename(ckpt) == 'iter_4.pth'
 
     test_dir = str(tmp_path / 'test')
-    _run(['tools/test.py', cfg, ckpt, '--work-dir', test_dir,
+    run_tool(['tools/test.py', cfg, ckpt, '--work-dir', test_dir,
           '--cfg-options', 'test_dataloader.dataset.indices=2'])
     for key in ('mIoU', 'aAcc', 'mAcc'):
         value = _metrics(test_dir, 'mIoU')[key]
@@ -147,7 +109,7 @@ def test_two_process_distributed_training_on_cpu(tmp_path):
     """``dist_train.sh CONFIG 2``: torchrun starts 2 CPU processes (gloo); 4 images are split
     between the ranks (2 iterations per epoch with batch 1 each), both must exit 0."""
     work_dir = str(tmp_path / 'dist')
-    env = _env()
+    env = tool_env()
     env['PORT'] = str(_free_port())
     env['PYTHON'] = sys.executable
     env['OMP_NUM_THREADS'] = '1'  # 2 processes on 2 cores

@@ -11,24 +11,19 @@ learning. Checkpoints are written without the optimizer state (2.7 GB with AdamW
 """
 from __future__ import annotations
 
-import glob
-import json
 import math
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
+from helpers import json_log_records, run_tool
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 COMMON = ['train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
           'default_hooks.checkpoint.save_optimizer=False', *NO_VAL]
 ITER_TRAIN = ['train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2', *COMMON]
 TEST_2 = ['test_dataloader.dataset.indices=2']
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures('demo_data')]
 
 # name: (demo config, train options, checkpoint name, metric key, (keys, upper bound))
 FAMILIES = {
@@ -50,37 +45,6 @@ FAMILIES = {
 }
 
 
-@pytest.fixture(scope='module', autouse=True)
-def demo_data():
-    from focalnet_mm.demo_data import make_demo_data
-    cwd = os.getcwd()
-    os.chdir(ROOT)  # the demo configs use data/demo relative to the repository root
-    try:
-        make_demo_data('data/demo', verbose=False)
-    finally:
-        os.chdir(cwd)
-
-
-def _run(args: list[str], timeout: int = 600) -> str:
-    env = dict(os.environ)
-    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # no spinning threads when jobs share the cores
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{args[0]} failed ({proc.returncode}):\n{out[-6000:]}'
-    return out
-
-
-def _json_records(work_dir: str, pattern: str) -> list[dict]:
-    records = []
-    for path in sorted(glob.glob(osp.join(work_dir, pattern))):
-        if osp.basename(path) == 'scalars.json':
-            continue
-        with open(path) as f:
-            records += [json.loads(line) for line in f if line.strip()]
-    return records
-
-
 @pytest.mark.parametrize('family', list(FAMILIES))
 def test_record_pairing_trains_and_tests(family, tmp_path):
     cfg, train_opts, ckpt_name, metric_key, (keys, upper) = FAMILIES[family]
@@ -88,9 +52,9 @@ def test_record_pairing_trains_and_tests(family, tmp_path):
         # mmdet's LoadPanopticAnnotations / CocoPanopticMetric import it (PyPI panopticapi-lite)
         pytest.importorskip('panopticapi', reason='panopticapi (panopticapi-lite) not installed')
     work_dir = str(tmp_path / 'train')
-    _run(['tools/train.py', cfg, '--work-dir', work_dir, '--cfg-options', *train_opts])
+    run_tool(['tools/train.py', cfg, '--work-dir', work_dir, '--cfg-options', *train_opts])
 
-    records = _json_records(work_dir, osp.join('*', 'vis_data', '*.json'))
+    records = json_log_records(work_dir)
     losses = [r for r in records if 'loss' in r]
     assert len(losses) == 2, losses
     assert all(math.isfinite(r['loss']) and r['loss'] > 0 for r in losses), losses
@@ -101,8 +65,8 @@ def test_record_pairing_trains_and_tests(family, tmp_path):
     assert 0.85e9 < osp.getsize(ckpt) < 1.2e9, osp.getsize(ckpt)
 
     test_dir = str(tmp_path / 'test')
-    _run(['tools/test.py', cfg, ckpt, '--work-dir', test_dir, '--cfg-options', *TEST_2])
-    records = [r for r in _json_records(test_dir, osp.join('*', '*.json')) if metric_key in r]
+    run_tool(['tools/test.py', cfg, ckpt, '--work-dir', test_dir, '--cfg-options', *TEST_2])
+    records = [r for r in json_log_records(test_dir, osp.join('*', '*.json')) if metric_key in r]
     assert records, f'tools/test.py wrote no {metric_key}'
     for key in keys:  # COCO AP as a fraction (-1 would mean "no detections"), mIoU/PQ in %
         value = records[-1][key]

@@ -1,0 +1,10 @@
+# Training hooks of focalnet_mm (focalnet_mm.engine, docs/robustness.md), a base of every root
+# config beside its mmdet/mmseg base:
+# * RNGStateHook: the python/numpy/torch random generator states travel in the checkpoint, so
+#   that `--resume` continues exactly as an uninterrupted run (bit-identical on CPU, tested);
+# * DistLossAverageHook: distributed runs log the loss averaged over the ranks (mmengine: rank 0's).
+# The root configs also set `default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))`
+# (CheckpointHook + crash-safe saving: checkpoints and `last_checkpoint` written atomically,
+# outdated checkpoints removed only afterwards); mmengine refuses a `default_hooks` key here, as
+# their mmdet/mmseg base defines it too.
+custom_hooks = [dict(type='RNGStateHook'), dict(type='DistLossAverageHook')]
