@@ -152,17 +152,29 @@ def test_frozen_stages_stay_frozen_after_train(frozen_stages):
     assert (n_trainable == 0) == (frozen_stages == 4)
 
 
-def test_with_cp_same_outputs_and_grads():
+BIG_SWITCHES = dict(embed_dims=32, depths=(1, 1, 2, 1), focal_levels=3, focal_windows=3,
+                    use_conv_embed=True, use_postln=True, use_layerscale=True,
+                    use_postln_in_modulation=True, normalize_modulator=True)
+
+
+@pytest.mark.parametrize('arch,drop_path_rate', [('tiny-lrf', 0.), ('tiny-lrf', 0.3),
+                                                 (BIG_SWITCHES, 0.3)],
+                         ids=['tiny-lrf', 'tiny-lrf-drop-path', 'post-ln-layerscale-drop-path'])
+def test_with_cp_same_outputs_and_grads(arch, drop_path_rate):
+    """Checkpointed branches recompute the same activations (drop-path masks included: the RNG
+    state is replayed) and give the same gradients."""
     torch.manual_seed(0)
-    plain = FocalNet('tiny-lrf', drop_path_rate=0.)
-    ckpt = FocalNet('tiny-lrf', drop_path_rate=0., with_cp=True)
+    plain = FocalNet(arch, drop_path_rate=drop_path_rate)
+    ckpt = FocalNet(arch, drop_path_rate=drop_path_rate, with_cp=True)
     ckpt.load_state_dict(plain.state_dict())
+    assert all(stage.with_cp for stage in ckpt.layers)
     x = torch.randn(2, 3, 64, 64)
     grads = []
     outs = []
     for model in (plain, ckpt):
         model.train()
         model.zero_grad()
+        torch.manual_seed(1)  # the same drop-path masks in both forwards
         out = model(x)
         sum(o.square().mean() for o in out).backward()
         outs.append(out)

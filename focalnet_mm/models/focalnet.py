@@ -270,9 +270,10 @@ class FocalNetBlock(nn.Module):
     def __init__(self, dim: int, focal_level: int, focal_window: int, mlp_ratio: float = 4.,
                  drop: float = 0., drop_path: float = 0., use_postln: bool = False,
                  use_layerscale: bool = False, layerscale_value: float = 1e-4,
-                 fuse_cpu_inference: bool = True, **modulation_kwargs):
+                 fuse_cpu_inference: bool = True, with_cp: bool = False, **modulation_kwargs):
         super().__init__()
         self.use_postln = use_postln
+        self.with_cp = with_cp
         self.fuse_cpu_inference = fuse_cpu_inference
         self.norm1 = LayerNorm2d(dim)
         self.modulation = FocalModulation(dim, focal_window, focal_level, proj_drop=drop,
@@ -287,33 +288,43 @@ class FocalNetBlock(nn.Module):
             self.gamma_1 = self.gamma_2 = 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # NCHW
-        if self.use_postln:
-            x = x + self.drop_path(_layerscale(self.norm1(self.modulation(x)), self.gamma_1))
-            return x + self.drop_path(_layerscale(self.norm2(self.mlp(x)), self.gamma_2))
-        if _fusable(self, x) and not (_observed(self.modulation) or _observed(self.mlp)):
+        if (not self.use_postln and _fusable(self, x)
+                and not (_observed(self.modulation) or _observed(self.mlp))):
             # residual adds done by the proj / fc2 convolutions
             x = self.modulation(self.norm1(x), residual=x, gamma=self.gamma_1)
             return self.mlp(self.norm2(x), residual=x, gamma=self.gamma_2)
-        x = x + self.drop_path(_layerscale(self.modulation(self.norm1(x)), self.gamma_1))
-        return x + self.drop_path(_layerscale(self.mlp(self.norm2(x)), self.gamma_2))
+        if self.with_cp and x.requires_grad:
+            # each residual branch is its own checkpoint: backward recomputes half a block at a
+            # time (the MLP's 4C hidden activations or the modulation's), not the whole block
+            x = x + cp.checkpoint(self._modulation_branch, x, use_reentrant=False)
+            return x + cp.checkpoint(self._mlp_branch, x, use_reentrant=False)
+        x = x + self._modulation_branch(x)
+        return x + self._mlp_branch(x)
+
+    def _modulation_branch(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.norm1(self.modulation(x)) if self.use_postln else self.modulation(self.norm1(x))
+        return self.drop_path(_layerscale(out, self.gamma_1))
+
+    def _mlp_branch(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.norm2(self.mlp(x)) if self.use_postln else self.mlp(self.norm2(x))
+        return self.drop_path(_layerscale(out, self.gamma_2))
 
 
 class FocalNetStage(nn.Module):
     """Blocks, then (except for the last stage) the downsample; returns (stage output, next input)."""
 
-    def __init__(self, blocks: list[FocalNetBlock], downsample: Optional[PatchEmbed],
-                 with_cp: bool = False):
+    def __init__(self, blocks: list[FocalNetBlock], downsample: Optional[PatchEmbed]):
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
         self.downsample = downsample
-        self.with_cp = with_cp
+
+    @property
+    def with_cp(self) -> bool:
+        return all(block.with_cp for block in self.blocks)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         for block in self.blocks:
-            if self.with_cp and x.requires_grad:
-                x = cp.checkpoint(block, x, use_reentrant=False)
-            else:
-                x = block(x)
+            x = block(x)
         return x, (None if self.downsample is None else self.downsample(x))
 
 
@@ -343,7 +354,8 @@ class FocalNet(BaseModule):
         out_indices: stages whose outputs (each with its own LayerNorm ``norm{i}``) are returned.
         frozen_stages: -1 freezes nothing, 0 the stem, i the stem and stages 0..i-1 (kept after
             ``train()``).
-        with_cp: gradient checkpointing per block (saves memory, same results).
+        with_cp: gradient checkpointing of each residual branch (modulation, MLP) of every block:
+            training memory for about one more forward pass, same results.
         channels_last: run the stages on channels_last (NHWC) memory, where oneDNN/cuDNN
             convolutions are fastest and LayerNorm needs no permute copies. ``False`` keeps
             contiguous NCHW throughout (timm's layout); outputs are equal (tested), and are
@@ -417,12 +429,12 @@ class FocalNet(BaseModule):
                               layerscale_value, focal_factor=focal_factor,
                               use_postln_in_modulation=cfg['use_postln_in_modulation'],
                               normalize_modulator=cfg['normalize_modulator'],
-                              fuse_cpu_inference=fuse_cpu_inference)
+                              fuse_cpu_inference=fuse_cpu_inference, with_cp=with_cp)
                 for j in range(depth)
             ]
             downsample = (PatchEmbed(dim, 2 * dim, 2, cfg['use_conv_embed'], patch_norm)
                           if i < num_stages - 1 else None)
-            self.layers.append(FocalNetStage(blocks, downsample, with_cp))
+            self.layers.append(FocalNetStage(blocks, downsample))
         for i in self.out_indices:
             self.add_module(f'norm{i}', LayerNorm2d(self.num_features[i]))
         self._freeze_stages()
