@@ -24,6 +24,7 @@ def test_backbone_rows_for_each_optimisation(tmp_path):
         assert row['max_abs_diff'] <= 1e-5  # same weights, same function as timm
         for name in ('ours', 'timm'):
             assert row[name]['n'] == 2 and row[name]['median_ms'] > 0
+            assert row[name]['images_per_s'] == pytest.approx(1e3 / row[name]['median_ms'])
         assert row['speedup'] == pytest.approx(row['timm']['median_ms'] / row['ours']['median_ms'])
     assert (tmp_path / 'bench.md').read_text().count('\n| tiny-srf') == 3
 

@@ -208,6 +208,7 @@ def run_pair(name_a, fn_a, name_b, fn_b, args, device) -> dict:
     times = interleaved({name_a: fn_a, name_b: fn_b}, device, args.reps, args.warmup)
     row = {name_a: stats(times[name_a]), name_b: stats(times[name_b])}
     for name, fn in ((name_a, fn_a), (name_b, fn_b)):
+        row[name]['images_per_s'] = args.size[0] / (row[name]['median_ms'] / 1e3)
         with PeakMemory(device) as mem:
             fn()
         row[name]['peak_mib'] = mem.mib
@@ -348,21 +349,24 @@ def print_row(row: dict, a: str, b: str) -> None:
     if 'memory_ratio' in row:
         extra += f"  memory {a}/{b} {row['memory_ratio']:.2f}"
     print(f"{row['setting']:<58} {row['input']:>12}  {a} {row[a]['median_ms']:9.1f} ms "
-          f"(iqr {row[a]['iqr_ms']:.1f}, {row[a]['peak_mib']:.0f} MiB)  {b} "
-          f"{row[b]['median_ms']:9.1f} ms (iqr {row[b]['iqr_ms']:.1f}, {row[b]['peak_mib']:.0f} MiB)"
-          f"  speedup {row['speedup']:.2f}x{extra}", flush=True)
+          f"(iqr {row[a]['iqr_ms']:.1f}, {row[a]['images_per_s']:.2f} img/s, "
+          f"{row[a]['peak_mib']:.0f} MiB)  {b} {row[b]['median_ms']:9.1f} ms "
+          f"(iqr {row[b]['iqr_ms']:.1f}, {row[b]['images_per_s']:.2f} img/s, "
+          f"{row[b]['peak_mib']:.0f} MiB)  speedup {row['speedup']:.2f}x{extra}", flush=True)
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ['| setting | input | A | A median ms (IQR) | A peak MiB | B | B median ms (IQR) | '
-             'B peak MiB | speedup B/A | max abs diff |', '|' + '---|' * 10]
+    lines = ['| setting | input | A | A median ms (IQR) | A img/s | A peak MiB | B | '
+             'B median ms (IQR) | B img/s | B peak MiB | speedup B/A | max abs diff |',
+             '|' + '---|' * 12]
     for r in rows:
         a, b = [k for k in r if isinstance(r[k], dict)][:2]
         diff = f"{r['max_abs_diff']:.1e}" if 'max_abs_diff' in r else ''
         lines.append(f"| {r['setting']} | {r['input']} | {a} | {r[a]['median_ms']:.1f} "
-                     f"({r[a]['iqr_ms']:.1f}) | {r[a]['peak_mib']:.0f} | {b} | "
-                     f"{r[b]['median_ms']:.1f} ({r[b]['iqr_ms']:.1f}) | {r[b]['peak_mib']:.0f} | "
-                     f"{r['speedup']:.2f}x | {diff} |")
+                     f"({r[a]['iqr_ms']:.1f}) | {r[a]['images_per_s']:.2f} | {r[a]['peak_mib']:.0f} | "
+                     f"{b} | {r[b]['median_ms']:.1f} ({r[b]['iqr_ms']:.1f}) | "
+                     f"{r[b]['images_per_s']:.2f} | {r[b]['peak_mib']:.0f} | {r['speedup']:.2f}x | "
+                     f"{diff} |")
     return '\n'.join(lines)
 
 
