@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fractions
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -19,6 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import load_tool, tool_env
 import torch
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
@@ -250,22 +250,13 @@ def test_seg_inferencer_equals_test_step(seg_model):
 
 
 # ------------------------------------------------------------------------------ tools/infer.py
-def _infer_module():
-    spec = importlib.util.spec_from_file_location('infer_tool', osp.join(ROOT, 'tools/infer.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def _cli(*args, timeout=600):
-    env = dict(os.environ)
-    env.setdefault('GOMP_SPINCOUNT', '8000')
     return subprocess.run([sys.executable, osp.join(ROOT, 'tools/infer.py'), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+                          capture_output=True, text=True, timeout=timeout, env=tool_env())
 
 
 def test_cli_collects_images(tmp_path):
-    infer = _infer_module()
+    infer = load_tool('infer')
     (tmp_path / 'sub').mkdir()
     for name in ('b.JPG', 'a.png', 'notes.txt', 'sub/c.jpeg'):
         (tmp_path / name).write_bytes(b'')
@@ -281,7 +272,7 @@ def test_cli_collects_images(tmp_path):
 
 def test_cli_clear_errors(tmp_path, det_model, capsys):
     """Usage errors stop before any model is built: exit status 2 and a message (in-process)."""
-    infer = _infer_module()
+    infer = load_tool('infer')
     _, _, ckpt = det_model
     img = _det_images(1)[0]
     cases = [

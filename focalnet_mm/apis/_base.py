@@ -72,15 +72,6 @@ def config_dataset_meta(cfg, scope: str) -> Optional[dict]:
     return {'classes': meta['classes'], 'palette': meta.get('palette')}
 
 
-def _state_dict(checkpoint: dict) -> dict:
-    for key in ('state_dict', 'model', 'module'):
-        if isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-            break
-    return {k[len('module.'):] if k.startswith('module.') else k: v
-            for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
-
-
 class FocalNetInferencerMixin:
     """Put before ``mmdet.apis.DetInferencer`` / ``mmseg.apis.MMSegInferencer`` in the bases."""
 
@@ -130,7 +121,8 @@ class FocalNetInferencerMixin:
             self._pending_checkpoint = None  # do not keep the checkpoint's tensors alive
 
     def _check_fits(self, model: torch.nn.Module, checkpoint: dict) -> None:
-        ckpt_sd = _state_dict(checkpoint)
+        from focalnet_mm.models.checkpoint import unwrap_state_dict
+        ckpt_sd = unwrap_state_dict(checkpoint)
         model_sd = model.state_dict()
         ckpt_keys, model_keys = set(ckpt_sd), set(model_sd)
         common = ckpt_keys & model_keys

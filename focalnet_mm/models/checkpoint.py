@@ -108,18 +108,24 @@ def read_checkpoint(path: str, trusted: bool = False) -> dict:
         raise CheckpointError(f'cannot read checkpoint {path!r} (truncated or corrupt?): {e}') from e
 
 
-def extract_state_dict(ckpt: dict) -> dict[str, torch.Tensor]:
-    """Unwrap containers and prefixes; for a detector/segmentor keep only ``backbone.*``."""
-    if not isinstance(ckpt, dict):
-        raise CheckpointError(f'checkpoint is a {type(ckpt).__name__}, expected a dict of tensors')
+def unwrap_state_dict(ckpt: dict) -> dict[str, torch.Tensor]:
+    """The tensors of a checkpoint, out of its container (``state_dict``/``model``/``module``/
+    ``state_dict_ema``) and without DDP's ``module.`` prefixes."""
     for key in ('state_dict', 'model', 'module', 'state_dict_ema'):
         if key in ckpt and isinstance(ckpt[key], dict):
             ckpt = ckpt[key]
             break
-    sd = {k: v for k, v in ckpt.items() if isinstance(v, torch.Tensor)}
+    return {k[len('module.'):] if k.startswith('module.') else k: v
+            for k, v in ckpt.items() if isinstance(v, torch.Tensor)}
+
+
+def extract_state_dict(ckpt: dict) -> dict[str, torch.Tensor]:
+    """Unwrap containers and prefixes; for a detector/segmentor keep only ``backbone.*``."""
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f'checkpoint is a {type(ckpt).__name__}, expected a dict of tensors')
+    sd = unwrap_state_dict(ckpt)
     if not sd:
         raise CheckpointError('checkpoint holds no tensors')
-    sd = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in sd.items()}
     if any(k.startswith('backbone.') for k in sd):
         sd = {k[len('backbone.'):]: v for k, v in sd.items() if k.startswith('backbone.')}
     return sd

@@ -35,6 +35,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import tool_env
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIG = 'configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py'
@@ -73,8 +74,7 @@ def _write(root, data: dict) -> str:
 
 
 def _train(data_root: str, work_dir: str, *extra: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    env = tool_env(OMP_NUM_THREADS='1')
     options = [f'train_dataloader.dataset.data_root={data_root}/', 'train_dataloader.batch_size=1',
                'train_cfg.max_epochs=1', 'param_scheduler.0.end=2',
                'param_scheduler.1.milestones=[1]', 'default_hooks.logger.interval=1',

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import os.path as osp
 import socket
 import subprocess
@@ -43,6 +42,7 @@ import sys
 import time
 
 import pytest
+from helpers import run_tool, tool_env
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 ITERS = 6
@@ -86,12 +86,7 @@ def _free_port() -> int:
 
 
 def _env() -> dict:
-    env = dict(os.environ)
-    env['OMP_NUM_THREADS'] = '1'
-    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
-    env['PYTHON'] = sys.executable
-    env['PORT'] = str(_free_port())
-    return env
+    return tool_env(OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT=str(_free_port()))
 
 
 def _check(proc: subprocess.CompletedProcess, what: str) -> str:
@@ -114,10 +109,8 @@ def test_two_process_ddp_matches_single_process(tmp_path):
     one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
 
     t0 = time.time()
-    _check(subprocess.run(
-        [sys.executable, 'tools/train.py', str(cfg), '--work-dir', one, '--cfg-options',
-         'train_dataloader.batch_size=2'],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, env=_env()), 'train.py')
+    run_tool(['tools/train.py', str(cfg), '--work-dir', one, '--cfg-options',
+              'train_dataloader.batch_size=2'], env=_env())
     t_one = time.time() - t0
     out = _check(subprocess.run(
         ['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir', two, '--cfg-options',

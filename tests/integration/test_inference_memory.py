@@ -142,11 +142,9 @@ def worker(task: str, num_images: int, work_dir: str) -> dict:
 
 
 def _measure(task: str, num_images: int, tmp_path) -> dict:
-    env = dict(os.environ)
-    if 'OMP_WAIT_POLICY' not in env:
-        env.setdefault('GOMP_SPINCOUNT', '8000')
+    from helpers import tool_env  # here: this file also runs as a script (the measured child)
     proc = subprocess.run([sys.executable, __file__, task, str(num_images), str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+                          cwd=ROOT, capture_output=True, text=True, timeout=900, env=tool_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f'\n{task}: {report}')

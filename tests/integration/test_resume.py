@@ -33,6 +33,7 @@ import sys
 import time
 
 import pytest
+from helpers import run_tool, tool_env
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
@@ -64,22 +65,12 @@ CASES = {
 
 
 def _env() -> dict:
-    env = dict(os.environ)
-    env['OMP_NUM_THREADS'] = '1'  # the same thread count in every run (reduction order)
-    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
-    return env
+    return tool_env(OMP_NUM_THREADS='1')  # the same thread count in every run (reduction order)
 
 
-def _train_cmd(case: dict, work_dir: str, *extra: str) -> list[str]:
-    return [sys.executable, 'tools/train.py', case['config'], '--work-dir', work_dir, *extra,
+def _train_args(case: dict, work_dir: str, *extra: str) -> list[str]:
+    return ['tools/train.py', case['config'], '--work-dir', work_dir, *extra,
             '--cfg-options', *case['options']]
-
-
-def _run(cmd: list[str]) -> str:
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=_env())
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'train.py failed ({proc.returncode}):\n{out[-6000:]}'
-    return out
 
 
 def _run_and_kill(cmd: list[str], work_dir: str, ckpt_name: str) -> None:
@@ -140,11 +131,11 @@ def test_kill_and_resume_is_bit_identical(name, tmp_path):
     dir_a, dir_b = str(tmp_path / 'a'), str(tmp_path / 'b')
 
     t0 = time.time()
-    _run(_train_cmd(case, dir_a))
+    run_tool(_train_args(case, dir_a), env=_env())
     t_a = time.time() - t0
-    _run_and_kill(_train_cmd(case, dir_b), dir_b, case['kill_at'])
+    _run_and_kill([sys.executable, *_train_args(case, dir_b)], dir_b, case['kill_at'])
     assert not osp.exists(osp.join(dir_b, case['final'])), 'killed too late'
-    out = _run(_train_cmd(case, dir_b, '--resume'))
+    out = run_tool(_train_args(case, dir_b, '--resume'), env=_env())
     t_b = time.time() - t0 - t_a
     assert 'RNGStateHook: random generator states restored' in out
 
