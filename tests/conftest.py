@@ -1,5 +1,7 @@
 import os
 import os.path as osp
+import shutil
+import tempfile
 
 import pytest
 import torch
@@ -8,6 +10,20 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 # Deterministic CPU runs; keep the 2 cores for one test process.
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+# Peak of a full run under the temp dir (training tests write real checkpoints; setup.cfg deletes a
+# passing test's tmp_path at once): 1.36 GiB measured.
+TMP_PEAK_GIB = 1.5
+
+
+def pytest_report_header(config) -> str:
+    """Say up front when the temp dir is too full for the suite, instead of leaving it to the
+    first ``No space left on device`` halfway through."""
+    tmp = tempfile.gettempdir()
+    free = shutil.disk_usage(tmp).free / 2**30
+    line = f'temp dir {tmp}: {free:.1f} GiB free (the suite needs ~{TMP_PEAK_GIB} GiB at its peak)'
+    return line + ('  ** TOO LITTLE: set TMPDIR elsewhere or free space **' if free < TMP_PEAK_GIB else '')
 
 
 @pytest.fixture(autouse=True)
