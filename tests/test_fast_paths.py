@@ -115,6 +115,73 @@ def test_fused_cpu_inference_equals_plain(kw):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
+def _inplace_kernel_calls(model, x) -> int:
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        out = model(x)
+    return sum(e.count for e in prof.key_averages() if e.key == 'mkldnn::_convolution_pointwise_'), out
+
+
+@pytest.mark.parametrize('kw', [FUSED_CASES['tiny-lrf'], FUSED_CASES['layerscale-pre-norm']],
+                         ids=['tiny-lrf', 'layerscale-pre-norm'])
+def test_banded_mlp_equals_plain(kw, monkeypatch):
+    """The fused MLP runs in bands of rows, adding into the residual in place: with bands that do
+    not divide the map (and a batch of 2, banded per sample) it still computes the plain function."""
+    from focalnet_mm.models.focalnet import Mlp
+    fused, plain = _fused_pair(kw)
+    x = torch.randn(2, 3, 75, 99)  # stage maps 19x25, 10x13, 5x7, 3x4
+    # 4 rows of stage-1 hidden activations (25 px x 384 ch x 4 B) a band. Bands per block (per
+    # sample unless the whole batch fits in 2 bands): stage 1 ceil(19/5)=4 rows -> 5 bands x 2
+    # samples; stage 2 3 x 2; stage 3 2 x 2; stage 4 whole batch in one.
+    monkeypatch.setattr(Mlp, 'band_bytes', 4 * 25 * 384 * 4)
+    expected = 2 * 10 + 2 * 6 + 6 * 4 + 2 * 1
+    with torch.no_grad():
+        calls, outs = _inplace_kernel_calls(fused, x)
+        assert calls == expected
+        for a, b in zip(outs, plain(x)):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_banded_mlp_leaves_norm_hooks_whole():
+    """A hook on ``norm2`` sees the whole normalised map once (the block then skips banding)."""
+    fused, plain = _fused_pair(FUSED_CASES['tiny-lrf'])
+    seen = {'fused': [], 'plain': []}
+    for name, model in (('fused', fused), ('plain', plain)):
+        model.layers[0].blocks[0].norm2.register_forward_hook(
+            lambda m, i, o, name=name: seen[name].append(o))
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        outs = fused(x), plain(x)
+    assert [o.shape for o in seen['fused']] == [(1, 96, 16, 24)]
+    torch.testing.assert_close(seen['fused'][0], seen['plain'][0], atol=1e-5, rtol=1e-5)
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_planar_depthwise_levels_are_exact(monkeypatch):
+    """Wide maps with large kernels run the focal levels' depth-wise convs in NCHW (faster oneDNN
+    kernel there): taken where the rule says (stages 2-3 at windows 11/9/9/7: >= 192 channels, all
+    kernels >= 9), one copy into NCHW and one back per level, and bit-identical to channels_last."""
+    from focalnet_mm.models.focalnet import FocalModulation
+    fused, plain = _fused_pair(FUSED_CASES['tiny-srf-w11'])
+    planar = [[b.modulation._planar_depthwise() for b in stage.blocks] for stage in fused.layers]
+    assert planar == [[False] * 2, [True] * 2, [True] * 6, [False] * 2]
+    x = torch.randn(1, 3, 75, 99)
+
+    def copies_and_outputs():
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            outs = fused(x)
+        return sum(e.count for e in prof.key_averages() if e.key == 'aten::copy_'), outs
+
+    with torch.no_grad():
+        copies_planar, outs_planar = copies_and_outputs()
+        monkeypatch.setattr(FocalModulation, 'planar_depthwise', False)
+        copies_nhwc, outs_nhwc = copies_and_outputs()
+        for a, b, c in zip(outs_planar, outs_nhwc, plain(x)):
+            assert torch.equal(a, b)
+            torch.testing.assert_close(a, c, atol=1e-5, rtol=1e-5)
+    assert copies_planar - copies_nhwc == 8 * (1 + 2)  # 8 planar blocks x (input + 2 levels)
+
+
 def test_fused_path_only_for_no_grad_eval_fp32():
     """Training mode, autograd and autocast take the plain ops (the fused kernels have no backward)."""
     fused, _ = _fused_pair(FUSED_CASES['tiny-lrf'])

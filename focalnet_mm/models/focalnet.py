@@ -108,16 +108,21 @@ def _observed(module: nn.Module) -> bool:
 
 def _fused_conv(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], *,
                 groups: int = 1, unary: str = 'none', binary: Optional[str] = None,
-                other: Optional[torch.Tensor] = None) -> torch.Tensor:
+                other: Optional[torch.Tensor] = None, inplace: bool = False) -> torch.Tensor:
     """Stride-1 'same' convolution with a fused post-op: ``unary(conv(x))`` or
     ``conv(x) <binary> other`` (oneDNN; a Linear weight is taken as a 1x1 kernel). One pass over
-    memory instead of two or three, and no intermediate tensor."""
+    memory instead of two or three, and no intermediate tensor. ``inplace`` (binary 'add' only)
+    writes the result into ``other``, which may be a channels_last-contiguous view."""
     if weight.dim() == 2:
         weight = weight[:, :, None, None]
     pad, one = [weight.shape[-1] // 2] * 2, [1, 1]
     if binary is None:  # GELU: the exact (erf) form, as nn.GELU()
         return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, pad, one, one, groups,
                                                        unary, [], 'none' if unary == 'gelu' else None)
+    if inplace:
+        assert binary == 'add', binary
+        return torch.ops.mkldnn._convolution_pointwise_.binary(other, x, weight, bias, pad, one, one,
+                                                               groups, binary, None, None, [], None)
     return torch.ops.mkldnn._convolution_pointwise.binary(x, other, weight, bias, pad, one, one,
                                                           groups, binary, None, None, [], None)
 
@@ -212,9 +217,12 @@ class FocalModulation(nn.Module):
         # hook may hold it.
         no_grad = not torch.is_grad_enabled()
         ctx_all, pending = None, None  # (level output not yet accumulated, its gate, overwritable)
+        planar = fused and self._planar_depthwise()
+        src = ctx.contiguous() if planar else ctx  # the depth-wise chain's input/output layout
         for level, focal_layer in enumerate(self.focal_layers):
             if fused:
-                ctx = _fused_conv(ctx, focal_layer[0].weight, None, groups=dim, unary='gelu')
+                src = _fused_conv(src, focal_layer[0].weight, None, groups=dim, unary='gelu')
+                ctx = src.contiguous(memory_format=torch.channels_last) if planar else src
             else:
                 ctx = focal_layer(ctx)
             if pending is not None:
@@ -237,6 +245,15 @@ class FocalModulation(nn.Module):
         return self.proj_drop(_pointwise(out, self.proj))
 
 
+    planar_depthwise = True
+
+    def _planar_depthwise(self) -> bool:
+        """oneDNN's channels_last depth-wise kernel is 1.4-2.4x slower than its planar (NCHW) one
+        for wide maps with large kernels (>= 192 channels, all kernels >= 9: FocalNet-T/S/B
+        stages 2-4 at window 9, measured on AVX-512 with 2 threads), more than the layout copies
+        cost; narrower maps or small kernels are faster in channels_last. Same arithmetic."""
+        return self.planar_depthwise and self.dim >= 192 and min(self.kernel_sizes) >= 9
+
     @staticmethod
     def _f_fused(x: torch.Tensor, linear: nn.Linear, rows: slice) -> torch.Tensor:
         # oneDNN also for the plain 1x1 convs (aten takes a slower GEMM path for them with 1 thread)
@@ -244,6 +261,11 @@ class FocalModulation(nn.Module):
 
 
 class Mlp(nn.Module):
+
+    # hidden activations per band in :meth:`add_to_` (measured on 2 cores: 6-8 MiB bands run the
+    # stage-1 MLP of FocalNet-T at 800x1216 in 27 ms instead of 51 ms unbanded; smaller bands lose
+    # to call overhead, a whole stage-4 map is best in one piece)
+    band_bytes = 8 * 2**20
 
     def __init__(self, dim: int, hidden_dim: int, drop: float = 0., fuse_cpu_inference: bool = True):
         super().__init__()
@@ -253,15 +275,34 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden_dim, dim)
         self.drop = nn.Dropout(drop)
 
-    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None,
-                gamma: Union[nn.Parameter, float] = 1.0) -> torch.Tensor:  # NCHW
-        """Returns ``mlp(x)``; with ``residual`` (fused inference only), ``residual + gamma * mlp(x)``."""
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # NCHW
         if not _fusable(self, x):
             return self.drop(_pointwise(self.drop(self.act(_pointwise(x, self.fc1))), self.fc2))
-        hidden = _fused_conv(x, self.fc1.weight, self.fc1.bias, unary='gelu')
-        if residual is not None:
-            return _fused_conv(hidden, *_scaled(self.fc2, gamma), binary='add', other=residual)
-        return _fused_conv(hidden, self.fc2.weight, self.fc2.bias)
+        return _fused_conv(_fused_conv(x, self.fc1.weight, self.fc1.bias, unary='gelu'),
+                           self.fc2.weight, self.fc2.bias)
+
+    def add_to_(self, x: torch.Tensor, norm: nn.Module,
+                gamma: Union[nn.Parameter, float] = 1.0) -> torch.Tensor:
+        """``x += gamma * mlp(norm(x))`` in place (fused inference only, see :func:`_fusable`).
+
+        Everything here is per pixel, so ``x`` is processed in bands of rows (contiguous in
+        channels_last): a band's 4C hidden activations stay in cache and the whole hidden map is
+        never allocated (at stage 1 it is the largest tensor of the network), and fc2 adds its
+        output into ``x`` directly. Same arithmetic per pixel as the unbanded path.
+        """
+        n, _, h, w = x.shape
+        row_bytes = w * self.fc1.out_features * x.element_size()  # hidden activations of a row
+        if n * h * row_bytes <= 2 * self.band_bytes:  # small map: the whole batch at once
+            bands = [x]
+        else:  # bands of equal height, at most band_bytes each
+            num = -(-h * row_bytes // self.band_bytes)
+            rows = -(-h // num)
+            bands = [x[i:i + 1, :, r:r + rows] for i in range(n) for r in range(0, h, rows)]
+        w2, b2 = _scaled(self.fc2, gamma)
+        for band in bands:
+            hidden = _fused_conv(norm(band), self.fc1.weight, self.fc1.bias, unary='gelu')
+            _fused_conv(hidden, w2, b2, binary='add', other=band, inplace=True)
+        return x
 
 
 class FocalNetBlock(nn.Module):
@@ -289,10 +330,11 @@ class FocalNetBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # NCHW
         if (not self.use_postln and _fusable(self, x)
-                and not (_observed(self.modulation) or _observed(self.mlp))):
-            # residual adds done by the proj / fc2 convolutions
+                and not any(map(_observed, (self.modulation, self.norm2, self.mlp)))):
+            # residual adds done by the proj / fc2 convolutions; the MLP's into the fresh tensor
+            # that the modulation returned (no one else holds it)
             x = self.modulation(self.norm1(x), residual=x, gamma=self.gamma_1)
-            return self.mlp(self.norm2(x), residual=x, gamma=self.gamma_2)
+            return self.mlp.add_to_(x, self.norm2, self.gamma_2)
         if self.with_cp and x.requires_grad:
             # each residual branch is its own checkpoint: backward recomputes half a block at a
             # time (the MLP's 4C hidden activations or the modulation's), not the whole block
