@@ -404,8 +404,10 @@ class FocalNet(BaseModule):
             always returned as contiguous NCHW.
         fuse_cpu_inference: in CPU fp32 inference (eval mode, no autograd, channels_last), run
             conv + GELU, h-conv * q and proj/fc2-conv + residual as single oneDNN kernels (the
-            fusions torch.compile's CPU backend makes, here in eager mode). Outputs equal the
-            plain path within float rounding (tested); training, autocast, CUDA and
+            fusions torch.compile's CPU backend makes, here in eager mode), the MLP in bands of
+            rows added into the residual in place, and wide large-kernel depth-wise convs in
+            NCHW. Outputs equal the plain path within float rounding (tested); training,
+            autocast, CUDA and
             ``torch.compile`` always take the plain path.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads official, timm, HF or mm
             checkpoints (see :func:`focalnet_mm.models.checkpoint.load_pretrained`); add
