@@ -407,8 +407,7 @@ class FocalNet(BaseModule):
             fusions torch.compile's CPU backend makes, here in eager mode), the MLP in bands of
             rows added into the residual in place, and wide large-kernel depth-wise convs in
             NCHW. Outputs equal the plain path within float rounding (tested); training,
-            autocast, CUDA and
-            ``torch.compile`` always take the plain path.
+            autocast, CUDA and ``torch.compile`` always take the plain path.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads official, timm, HF or mm
             checkpoints (see :func:`focalnet_mm.models.checkpoint.load_pretrained`); add
             ``trusted=True`` to unpickle legacy files that are not plain tensors.
