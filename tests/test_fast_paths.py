@@ -85,10 +85,18 @@ def _fused_pair(kw):
     return fused.eval(), plain.eval()
 
 
-def _fused_kernel_calls(model, x) -> int:
+def _op_calls(model, x, op: str, prefix: bool = False) -> tuple[int, tuple]:
+    """Runs ``model(x)`` under the profiler: (how often ``op`` ran, or any op named ``op...``
+    with ``prefix``; the outputs)."""
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        model(x)
-    return sum(e.count for e in prof.key_averages() if e.key.startswith('mkldnn::_convolution_pointwise'))
+        outs = model(x)
+    calls = sum(e.count for e in prof.key_averages()
+                if (e.key.startswith(op) if prefix else e.key == op))
+    return calls, outs
+
+
+def _fused_kernel_calls(model, x) -> int:
+    return _op_calls(model, x, 'mkldnn::_convolution_pointwise', prefix=True)[0]
 
 
 FUSED_CASES = {
@@ -115,12 +123,6 @@ def test_fused_cpu_inference_equals_plain(kw):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
-def _inplace_kernel_calls(model, x) -> int:
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        out = model(x)
-    return sum(e.count for e in prof.key_averages() if e.key == 'mkldnn::_convolution_pointwise_'), out
-
-
 @pytest.mark.parametrize('kw', [FUSED_CASES['tiny-lrf'], FUSED_CASES['layerscale-pre-norm']],
                          ids=['tiny-lrf', 'layerscale-pre-norm'])
 def test_banded_mlp_equals_plain(kw, monkeypatch):
@@ -135,7 +137,7 @@ def test_banded_mlp_equals_plain(kw, monkeypatch):
     monkeypatch.setattr(Mlp, 'band_bytes', 4 * 25 * 384 * 4)
     expected = 2 * 10 + 2 * 6 + 6 * 4 + 2 * 1
     with torch.no_grad():
-        calls, outs = _inplace_kernel_calls(fused, x)
+        calls, outs = _op_calls(fused, x, 'mkldnn::_convolution_pointwise_')
         assert calls == expected
         for a, b in zip(outs, plain(x)):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
@@ -166,16 +168,10 @@ def test_planar_depthwise_levels_are_exact(monkeypatch):
     planar = [[b.modulation._planar_depthwise() for b in stage.blocks] for stage in fused.layers]
     assert planar == [[False] * 2, [True] * 2, [True] * 6, [False] * 2]
     x = torch.randn(1, 3, 75, 99)
-
-    def copies_and_outputs():
-        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-            outs = fused(x)
-        return sum(e.count for e in prof.key_averages() if e.key == 'aten::copy_'), outs
-
     with torch.no_grad():
-        copies_planar, outs_planar = copies_and_outputs()
+        copies_planar, outs_planar = _op_calls(fused, x, 'aten::copy_')
         monkeypatch.setattr(FocalModulation, 'planar_depthwise', False)
-        copies_nhwc, outs_nhwc = copies_and_outputs()
+        copies_nhwc, outs_nhwc = _op_calls(fused, x, 'aten::copy_')
         for a, b, c in zip(outs_planar, outs_nhwc, plain(x)):
             assert torch.equal(a, b)
             torch.testing.assert_close(a, c, atol=1e-5, rtol=1e-5)

@@ -179,6 +179,9 @@ class FocalModulation(nn.Module):
     gates (B, L+1, H, W) and the modulator (B, C, H, W) at no cost to the normal forward.
     """
 
+    # fused inference: run wide large-kernel depth-wise convs in NCHW (see _planar_depthwise)
+    planar_depthwise = True
+
     def __init__(self, dim: int, focal_window: int, focal_level: int, focal_factor: int = 2,
                  proj_drop: float = 0., use_postln_in_modulation: bool = False,
                  normalize_modulator: bool = False, fuse_cpu_inference: bool = True):
@@ -243,9 +246,6 @@ class FocalModulation(nn.Module):
         if residual is not None:
             return _fused_conv(out, *_scaled(self.proj, gamma), binary='add', other=residual)
         return self.proj_drop(_pointwise(out, self.proj))
-
-
-    planar_depthwise = True
 
     def _planar_depthwise(self) -> bool:
         """oneDNN's channels_last depth-wise kernel is 1.4-2.4x slower than its planar (NCHW) one
