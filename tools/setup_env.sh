@@ -10,7 +10,6 @@ PY=$VENV/bin/python
 PINS=$ROOT/requirements/stack.txt
 NO_DEPS=$ROOT/requirements/no-deps.txt  # packages whose declared dependencies are wrong
 CACHE=${FOCALNET_MM_CACHE:-$HOME/.cache/focalnet-mm}
-WHEELS=$CACHE/wheels
 STAMP=$VENV/.focalnet-mm-stamp
 pin() { grep -E "^$1==" "$PINS" | head -1 | cut -d= -f3; }
 MMCV_VERSION=$(pin mmcv)
@@ -26,6 +25,10 @@ t0=$SECONDS
 pip_() { "$PY" -m pip --disable-pip-version-check -q "$@" 2>&1 | { grep -v "WARNING: Location" || true; }
          return "${PIPESTATUS[0]}"; }
 pip_ install "torch==$TORCH_VERSION" "torchvision==$(pin torchvision)"
+# A compiled mmcv only fits the torch, Python and CUDA/CPU build it was compiled against: key the
+# cached wheel on all three, so another environment never picks up a wheel built for this one.
+OPS_KIND=cpu; [[ ${FORCE_CUDA:-0} == 1 ]] && OPS_KIND=cuda$("$PY" -c "import torch; print(torch.version.cuda)")
+WHEELS=$CACHE/wheels/mmcv$MMCV_VERSION-torch$TORCH_VERSION-$("$PY" -c "import sys; print('cp%d%d' % sys.version_info[:2])")-$OPS_KIND
 
 mmcv_whl() { ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -1; }
 if [[ -z $(mmcv_whl) ]]; then
