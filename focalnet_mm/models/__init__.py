@@ -1,6 +1,7 @@
 from .checkpoint import (CheckpointError, IncompatibleCheckpointError, UnsafeCheckpointError,
                          convert_checkpoint, load_pretrained, read_checkpoint)
 from .focalnet import ARCH_SETTINGS, FocalNet
+from .focal_transformer import FocalTransformer  # noqa: F401  (registers type='FocalTransformer')
 
 __all__ = ['ARCH_SETTINGS', 'FocalNet', 'CheckpointError', 'IncompatibleCheckpointError',
            'UnsafeCheckpointError', 'convert_checkpoint', 'load_pretrained', 'read_checkpoint']
