@@ -1,4 +1,4 @@
-"""Bad input to the backbone: a clear error naming the problem, or correct results (issue 5).
+"""Bad input to the backbone: a clear error naming the problem, or correct results.
 Checkpoint cases (missing, truncated, other variant, unknown keys, unsafe pickle) are in
 test_checkpoint.py."""
 import pytest

@@ -139,7 +139,7 @@ def test_round_trips_official_timm_hf():
 
 
 def test_hf_checkpoint_loads_postln_layerscale_ln_in_modulation(tmp_path):
-    """HF names (SPEC §3) for a huge-style block structure, on a small custom arch."""
+    """HF names for a huge-style block structure, on a small custom arch."""
     arch = dict(embed_dims=16, depths=(1, 1, 2, 1), focal_levels=3, focal_windows=3,
                 use_conv_embed=True, use_postln=True, use_layerscale=True,
                 use_postln_in_modulation=True)
@@ -188,10 +188,16 @@ def test_pickle_that_runs_code_is_refused(tmp_path):
     assert not os.path.exists(_Exploit.marker)
 
 
+class _LegacyTrainer:
+    """An object of the training code pickled next to the weights (not an inert data type)."""
+
+    def __init__(self):
+        self.lr = 1e-3
+
+
 def test_trusted_opt_in_reads_legacy_objects(tmp_path):
-    import argparse
     ckpt, _ = _official_classification_ckpt('tiny-srf')
-    ckpt['args'] = argparse.Namespace(lr=1e-3)  # as old training scripts saved
+    ckpt['trainer'] = _LegacyTrainer()  # as old training scripts saved
     torch.save(ckpt, tmp_path / 'legacy.pth')
     with pytest.raises(UnsafeCheckpointError):
         read_checkpoint(str(tmp_path / 'legacy.pth'))

@@ -1,5 +1,6 @@
 """The config zoo (configs/mmdet, configs/mmseg): every config loads, builds through the registry
-(no checkpoint), has the paper's parameter count and the settings of SPEC §4.
+(no checkpoint), has the paper's parameter count and the settings of the official
+FocalNet detection/segmentation configs.
 
 CPU only, no data, no checkpoint. Each model is built once (module-scoped fixture) and shared by
 the tests of its config.
@@ -20,14 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 model_zoo = load_tool('model_zoo')
 
 ALL_CONFIGS = model_zoo.config_paths()
-# The record-setting FocalNet-L pairings (DINO, Mask2Former, UPerNet 640; issue #6) have their own
-# tests (tests/test_record_configs.py); this file checks the paper's T/S/B zoo of SPEC §4.
+# The record-setting FocalNet-L pairings (DINO, Mask2Former, UPerNet 640) have their own
+# tests (tests/test_record_configs.py); this file checks the paper's T/S/B zoo.
 RECORD_STEMS = {p.stem for p in ALL_CONFIGS if '_focalnet-l-' in p.stem}
 CONFIGS = [p for p in ALL_CONFIGS if p.stem not in RECORD_STEMS]
 PAPER = model_zoo.paper_numbers()
 
 # ----------------------------------------------------------------------------------------------
-# What SPEC §4 asks for, written out independently of the configs.
+# What the official configs and the paper set, written out independently of the configs.
 SIZES = {  # size letter -> (checkpoint name, C, depths)
     't': ('tiny', 96, (2, 2, 6, 2)),
     's': ('small', 96, (2, 2, 18, 2)),
@@ -72,7 +73,7 @@ def _srf_to_lrf_params(size: str, windows: list[int]) -> int:
                for i, d in enumerate(depths))
 
 
-# Rows of the seed table whose LRF - SRF step contradicts the architecture (documented in the
+# Rows of the paper's table whose LRF - SRF step contradicts the architecture (documented in the
 # metafiles' headers and in tools/model_zoo.py): a third focal level at window 9 is a 13x13
 # depth-wise kernel per block, +0.75M on T, +1.53M on S, +2.05M on B (_srf_to_lrf_params).
 # - Mask R-CNN T-LRF says 48.8M = T-SRF + 0.2M: the step of a 7x7 level at the ImageNet window 3
@@ -81,7 +82,7 @@ def _srf_to_lrf_params(size: str, windows: list[int]) -> int:
 # - UPerNet T-LRF / S-LRF say 61M / 84M while T-SRF / S-SRF measure 60.82M / 83.06M (printed 61 /
 #   83, as in the table): adding the 13x13 level gives 61.57M / 84.59M, printed 62 / 85.
 # These rows are checked against their SRF row plus that analytic step instead.
-SEED_EXCEPTIONS = {
+TABLE_EXCEPTIONS = {
     'mask-rcnn_focalnet-t-lrf_fpn_1x_coco': 'mask-rcnn_focalnet-t-srf_fpn_1x_coco',
     'mask-rcnn_focalnet-t-lrf_fpn_ms-crop-3x_coco': 'mask-rcnn_focalnet-t-srf_fpn_ms-crop-3x_coco',
     'upernet_focalnet-t-lrf_8xb2-160k_ade20k-512x512':
@@ -98,8 +99,8 @@ def _reference_params(stem: str) -> float | None:
     """Paper params (M) for a config; for documented exceptions and for the SRF variants that
     the paper does not report (Cascade/ATSS/Sparse R-CNN), derived from a sibling paper row."""
     exp = EXPECTED[stem]
-    if stem in SEED_EXCEPTIONS:
-        return PAPER[SEED_EXCEPTIONS[stem]]['params_m'] + _srf_to_lrf_params(
+    if stem in TABLE_EXCEPTIONS:
+        return PAPER[TABLE_EXCEPTIONS[stem]]['params_m'] + _srf_to_lrf_params(
             exp['size'], exp['windows']) / 1e6
     paper = PAPER.get(stem, {}).get('params_m')
     if paper is None and exp['kind'] == 'srf':
@@ -148,7 +149,8 @@ def test_backbone_settings(built):
     assert bb.drop_path_rate == pytest.approx(exp['drop_path'])
     assert tuple(bb.out_indices) == exp['out_indices']
     assert bb.use_conv_embed is False and bb.patch_norm is True
-    checkpoint = f'checkpoints/focalnet_{ckpt_name}_{exp["kind"]}.pth'
+    checkpoint = ('https://github.com/microsoft/FocalNet/releases/download/v1.0.0/'
+                  f'focalnet_{ckpt_name}_{exp["kind"]}.pth')  # official ImageNet-1k release
     assert bb.init_cfg == dict(type='Pretrained', checkpoint=checkpoint)
     # The built backbone: widths, depths, focal kernels per stage, stochastic depth.
     backbone = model.backbone
@@ -254,6 +256,7 @@ def test_schedule_and_pipeline(built):
     optimizer = cfg.optim_wrapper.optimizer
     assert cfg.train_dataloader.batch_size == 2  # x 8 GPUs = 16
     if family == 'upernet':
+        assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=16)  # --auto-scale-lr
         assert (optimizer.type, optimizer.lr, optimizer.weight_decay) == ('AdamW', 6e-5, 0.01)
         assert tuple(optimizer.betas) == (0.9, 0.999)
         warmup, poly = cfg.param_scheduler
@@ -349,8 +352,8 @@ def test_segmentation_multiscale_test_option():
 
 def test_metafiles_match_configs():
     """Each metafile entry names its config, the checkpoint its backbone starts from, and the
-    paper's numbers of SPEC §4."""
-    results = {  # SPEC §4: (box AP, mask AP) 1x / 3x, or mIoU / mIoU(ms)
+    paper's numbers."""
+    results = {  # the paper: (box AP, mask AP) 1x / 3x, or mIoU / mIoU(ms)
         'mask-rcnn_focalnet-t-srf_fpn_1x_coco': {'box AP': 45.9, 'mask AP': 41.3},
         'mask-rcnn_focalnet-b-lrf_fpn_ms-crop-3x_coco': {'box AP': 49.8, 'mask AP': 44.1},
         'cascade-mask-rcnn_focalnet-t-lrf_fpn_ms-crop-3x_coco': {'box AP': 51.5},

@@ -154,7 +154,7 @@ def test_metafile_name_without_weights_warns(name, scope, num_classes):
     assert len(untrained) == 1, [str(w.message) for w in caught]
     text = str(untrained[0].message)
     assert name in text and 'randomly initialised' in text and 'tools/train.py' in text
-    assert 'checkpoints/focalnet_tiny_srf.pth' in text
+    assert 'releases/download/v1.0.0/focalnet_tiny_srf.pth' in text
     assert not any('randomly initialized' in str(w.message) for w in caught)  # not twice
     # class names of the config's dataset (COCO 80 / ADE20K 150), matching the heads
     assert len(inferencer.model.dataset_meta['classes']) == num_classes

@@ -1,4 +1,4 @@
-"""The record-setting FocalNet-L pairings (issue #6): DINO 4-/5-scale (COCO), Mask2Former (ADE20K
+"""The record-setting FocalNet-L pairings: DINO 4-/5-scale (COCO), Mask2Former (ADE20K
 640x640, COCO panoptic), UPerNet (ADE20K 640x640).
 
 CPU only, no data, no checkpoint: every config loads, builds through the registry with the
@@ -26,8 +26,10 @@ model_zoo = load_tool('model_zoo')
 
 C = 192  # FocalNet-L
 DEPTHS = (2, 2, 18, 2)
-FL4 = 'checkpoints/focalnet_large_lrf_384_fl4.pth'  # official ImageNet-22k checkpoints
-FL3 = 'checkpoints/focalnet_large_lrf_384.pth'
+# Official ImageNet-22k checkpoints (GitHub release assets)
+RELEASE = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/'
+FL4 = RELEASE + 'focalnet_large_lrf_384_fl4.pth'
+FL3 = RELEASE + 'focalnet_large_lrf_384.pth'
 WIDTHS = [C, 2 * C, 4 * C, 8 * C]
 
 # Parameter counts measured by building each config (tools/model_zoo.py --no-flops).
@@ -51,12 +53,14 @@ RECORD = {
         task='mmseg', family='upernet', arch='large-fl4', checkpoint=FL4,
         out_indices=(0, 1, 2, 3), drop_path=0.3, with_cp=False, params=244_508_708),
 }
-# The preset (SPEC §2), written out independently of focalnet_mm's ARCH_SETTINGS.
+# The preset (the official large-fl4 model), written out independently of focalnet_mm's
+# ARCH_SETTINGS.
 PRESETS = {
     'large-fl4': dict(levels=4, window=3, normalize_modulator=True),  # kernels 3, 5, 7, 9
     'large-fl3': dict(levels=3, window=5, normalize_modulator=False),  # kernels 5, 7, 9
 }
-# Published results (seeds): "large FocalNet + Mask2Former": 58.5 mIoU ADE20K, 57.9 PQ COCO
+# Published results (official FocalNet README): "large FocalNet + Mask2Former": 58.5 mIoU
+# ADE20K, 57.9 PQ COCO
 # panoptic; nothing for the COCO-only DINO configs nor for UPerNet FocalNet-L.
 RESULTS = {
     'mask2former_focalnet-l-fl4_16xb1-lsj-100e_coco-panoptic': {'PQ': 57.9},
@@ -65,7 +69,7 @@ RESULTS = {
 
 
 def focalnet_params(levels: int, window: int, out_indices) -> int:
-    """Parameters of a FocalNet-L backbone from the architecture (SPEC §1): 7x7/4 conv stem + LN;
+    """Parameters of a FocalNet-L backbone from the architecture: 7x7/4 conv stem + LN;
     per block norm1, f (C -> 2C + L + 1), h (1x1, C -> C), L depth-wise kernels (no bias), proj,
     norm2, MLP (C -> 4C -> C), two layer-scale vectors; 3x3/2 conv + LN between stages; one LN per
     output stage."""
@@ -88,7 +92,7 @@ CONFIGS = [p for p in model_zoo.config_paths() if p.stem in RECORD]
 
 def test_record_configs_are_all_there():
     """Exactly these FocalNet-L configs, each with a metafile entry naming its checkpoint and the
-    published result where there is one (no params/FLOPs: the seeds give none)."""
+    published result where there is one (no params/FLOPs: none are published)."""
     stems = {p.stem for p in model_zoo.config_paths() if '_focalnet-l-' in p.stem}
     assert stems == set(RECORD)
     paper = model_zoo.paper_numbers()
@@ -250,6 +254,8 @@ def test_optimizer_groups(built):
 def test_schedules_and_data():
     """What the recipes inherit from mmdet/mmseg's Swin-L configs, and UPerNet-L's 640 data."""
     load = {p.stem: model_zoo.load_config(p) for p in CONFIGS}
+    for stem, cfg in load.items():  # `--auto-scale-lr` from the paper's total batch
+        assert cfg.auto_scale_lr.base_batch_size == 16, stem
     for s in (4, 5):
         cfg = load[f'dino-{s}scale_focalnet-l-fl4_8xb2-12e_coco']
         assert cfg.model.type == 'DINO' and cfg.model.num_queries == 900

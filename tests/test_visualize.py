@@ -1,5 +1,5 @@
 """focalnet_mm.visualization and tools/visualize_modulation.py: the captured gates and modulators
-are what the blocks compute (recomputed here from SPEC §1), capturing leaves the model untouched,
+are what the blocks compute (recomputed here from the paper's formulas), capturing leaves the model untouched,
 and the tool writes the documented PNGs for detector, segmentor and plain backbone configs."""
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def expected_hw(image_path: Path, short_side: int) -> tuple[int, int]:
 
 # ------------------------------------------------------------------------------- (a) correctness
 def reference_modulation(m, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """SPEC §1 written out with plain ops on NHWC/NCHW tensors: (q, gates, modulator)."""
+    """The focal modulation written out with plain ops on NHWC/NCHW tensors: (q, gates, modulator)."""
     C, L = m.dim, m.focal_level
     y = F.linear(x.permute(0, 2, 3, 1), m.f.weight, m.f.bias).permute(0, 3, 1, 2)
     q, ctx, gates = y[:, :C], y[:, C:2 * C], y[:, 2 * C:]

@@ -7,10 +7,10 @@ read), its parameters are counted and, unless ``--no-flops``, its FLOPs are meas
 :func:`mmengine.analysis.get_model_complexity_info` at the paper's input size: one 3x800x1280
 image for COCO, one 3x512x2048 image for ADE20K (3x640x2560 for the 640x640-crop ADE20K configs,
 the test scale of their pipeline). The paper's numbers come from the metafiles
-(``configs/*/metafile.yml``, the single copy of the seed table).
+(``configs/*/metafile.yml``, the single copy of the paper's table).
 
 The record-setting FocalNet-L pairings (DINO 4-/5-scale, Mask2Former ADE20K / COCO panoptic,
-UPerNet 640) have no params/FLOPs in the seeds (only PQ / mIoU for Mask2Former): their rows show
+UPerNet 640) have no published params/FLOPs (only PQ / mIoU for Mask2Former): their rows show
 our counts only. Their 'tensor' forwards: DINO runs backbone, neck, encoder, decoder and head on
 900 queries (no denoising queries: those are training-only); Mask2Former runs backbone, pixel
 decoder and the 9-layer transformer decoder (the panoptic/semantic post-processing is not
@@ -37,7 +37,7 @@ Notes on the paper's table (``configs/*/metafile.yml`` headers have the details)
     but T-LRF (and every UPerNet row) matches to rounding if the backbone had the per-stage
     windows [11, 9, 9, 7] of the other detectors instead of 9: the table's params may have been
     counted with those windows (its FLOPs cannot tell: ~1G apart, within the two counters'
-    agreement). The configs keep window 9 (the table's kernel column, SPEC §4).
+    agreement). The configs keep window 9 (the table's kernel column).
   * Mask R-CNN T-LRF (48.8M, 268G) is T-SRF + 0.2M / +1G: the step of a 7x7 level at the
     ImageNet window; a 13x13 level at window 9 adds 0.75M / ~5G (S and B rows show +1.5M /
     +2.0M, +9G / +11G, as expected).

@@ -5,7 +5,7 @@
 #
 # Backbone: the 'large-fl4' preset (C=192, depths (2, 2, 18, 2), focal levels 4 at window 3 =
 # kernels 3, 5, 7, 9, conv embedding, post-LN, layerscale, normalized modulator). The focal
-# windows/levels of the paper's Mask2Former runs are not in the seeds: our choice is the
+# windows/levels of the paper's Mask2Former runs are not published: our choice is the
 # checkpoint's own, so the ImageNet-22k kernels load unchanged. All four stages feed the head.
 focalnet_l_fl4_depths = [2, 2, 18, 2]
 focalnet_l_fl4_backbone = dict(
@@ -16,8 +16,10 @@ focalnet_l_fl4_backbone = dict(
     patch_norm=True,
     out_indices=(0, 1, 2, 3),
     with_cp=False,
-    # Official ImageNet-22k FocalNet-L checkpoint (384 px, 4 focal levels), local path.
-    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/focalnet_large_lrf_384_fl4.pth'))
+    # Official ImageNet-22k FocalNet-L checkpoint (384 px, 4 focal levels), downloaded once.
+    init_cfg=dict(
+        type='Pretrained',
+        checkpoint='https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_large_lrf_384_fl4.pth'))  # noqa: E501
 focalnet_l_fl4_channels = [192, 384, 768, 1536]
 
 # As the Swin configs: the backbone at lr x0.1; no weight decay on its LayerNorms (stem,

@@ -1,5 +1,5 @@
 # ATSS + FPN, FocalNet-T (LRF: 3 focal levels, per-stage focal windows 11, 9, 9, 7), 3x schedule,
-# COCO: 49.6 box AP (paper). Official settings (SPEC §4): stages 1-3 (2C, 4C, 8C) feed the FPN from
+# COCO: 49.6 box AP (paper). Official settings: stages 1-3 (2C, 4C, 8C) feed the FPN from
 # its first input (start_level 0), two extra convs on its outputs (5 levels, strides 8-128),
 # GIoU loss (weight 2.0); the official multi-scale + crop train pipeline, AdamW, 36 epochs with
 # steps at 27 and 33.
@@ -9,7 +9,8 @@ _base_ = [
 ]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
-pretrained = 'checkpoints/focalnet_tiny_lrf.pth'  # official ImageNet-1k checkpoint
+# Official ImageNet-1k checkpoint (downloaded once into torch's hub cache).
+pretrained = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_tiny_lrf.pth'  # noqa: E501
 model = dict(
     backbone=dict(
         _delete_=True,

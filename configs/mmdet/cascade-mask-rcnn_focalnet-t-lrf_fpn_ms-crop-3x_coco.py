@@ -1,5 +1,5 @@
 # Cascade Mask R-CNN + FPN, FocalNet-T (LRF: 3 focal levels, per-stage focal windows 11, 9, 9, 7),
-# 3x schedule, COCO: 51.5 box AP (paper). Swin's cascade recipe (SPEC §4): three 4conv1fc bbox
+# 3x schedule, COCO: 51.5 box AP (paper). Swin's cascade recipe (as the official config): three 4conv1fc bbox
 # heads with SyncBN, class-specific regression on decoded boxes with GIoU loss (weight 10), the
 # official multi-scale + crop train pipeline, AdamW, 36 epochs with steps at 27 and 33.
 _base_ = [
@@ -8,7 +8,8 @@ _base_ = [
 ]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
-pretrained = 'checkpoints/focalnet_tiny_lrf.pth'  # official ImageNet-1k checkpoint
+# Official ImageNet-1k checkpoint (downloaded once into torch's hub cache).
+pretrained = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_tiny_lrf.pth'  # noqa: E501
 model = dict(
     backbone=dict(
         _delete_=True,

@@ -1,6 +1,6 @@
 # Mask R-CNN + FPN, FocalNet-B (LRF, kernels 9, 11, 13), 1x: 49.0 box / 43.5 mask AP.
 _base_ = './mask-rcnn_focalnet-t-srf_fpn_1x_coco.py'
-pretrained = 'checkpoints/focalnet_base_lrf.pth'
+pretrained = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_base_lrf.pth'  # noqa: E501
 model = dict(
     backbone=dict(arch='base-lrf', drop_path_rate=0.3, init_cfg=dict(checkpoint=pretrained)),
     neck=dict(in_channels=[128, 256, 512, 1024]))

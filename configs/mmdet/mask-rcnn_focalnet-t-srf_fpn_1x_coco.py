@@ -1,5 +1,5 @@
 # Mask R-CNN + FPN, FocalNet-T (SRF: 2 focal levels, kernels 9, 11), 1x schedule, COCO.
-# Official FocalNet detection recipe (SPEC §4); paper: 45.9 box AP / 41.3 mask AP.
+# Official FocalNet detection recipe; paper: 45.9 box AP / 41.3 mask AP.
 #
 # This file is the shared base of all twelve Mask R-CNN FocalNet configs: a variant states only
 # what differs (arch preset, drop_path_rate, checkpoint, FPN widths, 3x schedule).
@@ -15,8 +15,9 @@ _base_ = [
 ]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
-# Official ImageNet-1k checkpoint (window 3, kernels 3/5); the loader zero-pads them to 9/11.
-pretrained = 'checkpoints/focalnet_tiny_srf.pth'
+# Official ImageNet-1k checkpoint (window 3, kernels 3/5; downloaded once into torch's hub
+# cache, see README "Pretrained weights"); the loader zero-pads the kernels to 9/11.
+pretrained = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_tiny_srf.pth'  # noqa: E501
 model = dict(
     backbone=dict(
         _delete_=True,

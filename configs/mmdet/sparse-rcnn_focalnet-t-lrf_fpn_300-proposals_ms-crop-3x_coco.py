@@ -1,6 +1,6 @@
 # Sparse R-CNN + FPN (4 levels), FocalNet-T (LRF: 3 focal levels, per-stage focal windows
 # 11, 9, 9, 7), 300 learned proposals, 6 stages, 3x schedule, COCO: 49.9 box AP (paper).
-# mmdet's own Sparse R-CNN 300-proposal recipe already matches the official one (SPEC §4):
+# mmdet's own Sparse R-CNN 300-proposal recipe already matches the official one:
 # multi-scale + crop train pipeline, AdamW lr 2.5e-5, weight decay 1e-4, gradient clipping at
 # max_norm 1, 36 epochs with steps at 27 and 33. Only the backbone and the FPN widths change.
 # (The official config's `_base_` paths are broken; this one loads.)
@@ -10,7 +10,8 @@ _base_ = [
 ]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
-pretrained = 'checkpoints/focalnet_tiny_lrf.pth'  # official ImageNet-1k checkpoint
+# Official ImageNet-1k checkpoint (downloaded once into torch's hub cache).
+pretrained = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_tiny_lrf.pth'  # noqa: E501
 model = dict(
     backbone=dict(
         _delete_=True,

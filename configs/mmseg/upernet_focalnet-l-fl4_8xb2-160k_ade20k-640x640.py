@@ -1,5 +1,5 @@
 # UPerNet, FocalNet-L (fl4), ImageNet-22k pre-trained, ADE20K 640x640, 160k iterations.
-# The seeds publish no FocalNet-L UPerNet number: the metafile carries none.
+# No FocalNet-L UPerNet result has been published: the metafile carries none.
 #
 # Model settings and schedule from our FocalNet-T UPerNet config (UPerHead 512 channels, pool
 # scales 1/2/3/6, auxiliary FCNHead on stage 2, AdamW lr 6e-5 / wd 0.01 without decay on norms
@@ -13,7 +13,7 @@
 # ImageNet-22k checkpoint without kernel padding (window: our choice, see the DINO config).
 _base_ = './upernet_focalnet-t-srf_8xb2-160k_ade20k-512x512.py'
 
-checkpoint_file = 'checkpoints/focalnet_large_lrf_384_fl4.pth'
+checkpoint_file = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_large_lrf_384_fl4.pth'  # noqa: E501
 crop_size = (640, 640)
 model = dict(
     data_preprocessor=dict(size=crop_size),

@@ -1,5 +1,5 @@
 # UPerNet, FocalNet-T (SRF: 2 focal levels, kernels 9, 11), ADE20K 512x512, 160k iterations.
-# Official FocalNet segmentation recipe (SPEC §4); paper: 46.5 mIoU, 47.2 mIoU (multi-scale).
+# Official FocalNet segmentation recipe; paper: 46.5 mIoU, 47.2 mIoU (multi-scale).
 #
 # This file is the shared base of the six UPerNet FocalNet configs: a variant states only what
 # differs (arch preset, checkpoint, head input widths).
@@ -12,8 +12,9 @@ _base_ = [
 ]
 custom_imports = dict(imports=['focalnet_mm'], allow_failed_imports=False)
 
-# Official ImageNet-1k checkpoint (window 3, kernels 3/5); the loader zero-pads them to 9/11.
-checkpoint_file = 'checkpoints/focalnet_tiny_srf.pth'
+# Official ImageNet-1k checkpoint (window 3, kernels 3/5; downloaded once into torch's hub
+# cache, see README "Pretrained weights"); the loader zero-pads the kernels to 9/11.
+checkpoint_file = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_tiny_srf.pth'  # noqa: E501
 model = dict(
     backbone=dict(
         _delete_=True,
@@ -65,8 +66,10 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=16000)
 
-# Total batch 16 = 8 GPUs x 2 images.
+# Total batch 16 = 8 GPUs x 2 images; with another total batch, `--auto-scale-lr` scales the
+# learning rate linearly from this base.
 train_dataloader = dict(batch_size=2)
+auto_scale_lr = dict(enable=False, base_batch_size=16)
 val_dataloader = dict(batch_size=1)
 test_dataloader = val_dataloader
 

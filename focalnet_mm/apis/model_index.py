@@ -1,11 +1,13 @@
-"""Model names of this repository: the ``model-index.yml`` at its root and the metafiles it imports.
+"""Model names of this repository: the ``model-index.yml`` at its root (or, installed from a
+wheel, in ``focalnet_mm/.mim``) and the metafiles it imports.
 
 mmengine's ``BaseInferencer`` looks model names up in the metafiles of the scope's own package
 (``mmdet/.mim/model-index.yml``), which knows nothing of FocalNet. This module resolves, in order,
 
 1. a ``Name`` or an ``Alias`` of our metafiles (case-insensitive),
 2. the file stem of any config under ``configs/`` (the model-zoo configs and ``configs/demo``),
-3. a config path relative to the repository root (``configs/demo/...py`` from any directory),
+3. a config path relative to the repository root (``configs/demo/...py`` from any directory,
+   also for an installed package),
 
 to a :class:`ModelEntry`. Only mmengine's file loader is imported (no mmdet/mmseg).
 """
@@ -44,18 +46,24 @@ class ModelEntry:
         return _FOLDER_SCOPES.get(parts[-2]) if len(parts) >= 2 else None
 
 
+def package_dir() -> str:
+    """The installed (or checked-out) ``focalnet_mm`` package directory."""
+    return osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
 def repo_root() -> str:
-    """The directory holding ``model-index.yml`` (``$FOCALNET_MM_ROOT``, else the source checkout
-    that contains the ``focalnet_mm`` package)."""
-    candidates = [os.environ.get('FOCALNET_MM_ROOT', ''),
-                  osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))]
+    """The directory holding ``model-index.yml`` and ``configs/``: ``$FOCALNET_MM_ROOT``, else the
+    source checkout that contains the ``focalnet_mm`` package (editable install), else the
+    package's own ``.mim`` folder (``pip install .`` / a wheel copies them there)."""
+    candidates = [os.environ.get('FOCALNET_MM_ROOT', ''), osp.dirname(package_dir()),
+                  osp.join(package_dir(), '.mim')]
     for root in candidates:
         if root and osp.isfile(osp.join(root, 'model-index.yml')):
             return osp.abspath(root)
     raise FileNotFoundError(
-        'model-index.yml not found (looked in $FOCALNET_MM_ROOT and the source checkout '
-        f'{candidates[1]}); pass a config file path instead of a model name, or set '
-        'FOCALNET_MM_ROOT to the focalnet-mm repository')
+        'model-index.yml not found (looked in $FOCALNET_MM_ROOT, the source checkout '
+        f'{candidates[1]} and the installed package {candidates[2]}); pass a config file path '
+        'instead of a model name, or set FOCALNET_MM_ROOT to the focalnet-mm repository')
 
 
 def _abs(root: str, path: Optional[str]) -> Optional[str]:

@@ -1,6 +1,8 @@
 """Checkpoint loading and conversion for :class:`~focalnet_mm.models.focalnet.FocalNet`.
 
-Our parameter names are the official ones (SPEC §3). This module
+Our parameter names are those of the official FocalNet code. This module
+  * downloads published weights by URL once into torch's hub cache (``$TORCH_HOME/hub/checkpoints``,
+    :func:`download_checkpoint`; :data:`PRETRAINED_WEIGHTS` lists where every variant is published),
   * reads a checkpoint safely (``weights_only`` unpickling; ``trusted=True`` opts into full pickle),
   * unwraps ``state_dict``/``model``/``module`` containers and ``module.``/``backbone.`` prefixes,
   * converts timm and HF transformers names to the official ones (and back, for export),
@@ -64,21 +66,267 @@ def mmengine_safe_globals() -> list:
     return safe
 
 
+class PickledTrainingConfig(dict):
+    """What a ``yacs.config.CfgNode`` (the training config that the official FocalNet training
+    code pickles next to the weights: ``{'model': ..., 'config': CfgNode, ...}``) unpickles to in a
+    weights-only read: a plain ``dict`` with its keys and attributes, built without importing or
+    running any yacs code (yacs need not be installed)."""
+
+
+def pretrained_safe_globals() -> list:
+    """:func:`mmengine_safe_globals` plus the inert objects released classification and
+    detection checkpoints pickle beside their tensors: ``argparse.Namespace`` (the ``args`` of
+    DETR/DINO-style training scripts: attributes only) and yacs ``CfgNode`` configs, read as
+    :class:`PickledTrainingConfig`."""
+    import argparse
+    return mmengine_safe_globals() + [argparse.Namespace,
+                                      (PickledTrainingConfig, 'yacs.config.CfgNode')]
+
+
 def allow_mmengine_checkpoints() -> None:
     """Let every ``torch.load(weights_only=True)`` (torch >= 2.6's default, which mmengine's own
     loaders use) read mmengine training checkpoints: ``load_from``, ``--resume``, test tools."""
     torch.serialization.add_safe_globals(mmengine_safe_globals())
 
 
+# ----------------------------------------------------------------------------------------------
+# Published ImageNet weights and their download.
+
+OFFICIAL_RELEASE_URL = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/'
+HF_HUB_URL = 'https://huggingface.co/'
+
+
+@dataclass(frozen=True)
+class PublishedWeights:
+    """Where the ImageNet weights of one FocalNet variant are published. The three files hold the
+    same weights in three layouts (official ``{'model': ...}`` .pth, timm and HF transformers
+    safetensors); the loader converts each of them."""
+    arch: str
+    official: Optional[str]  # asset of the official GitHub release (None: never released there)
+    timm: str                # timm's HF hub repository
+    hf: Optional[str]        # HF transformers repository (None: not converted by transformers)
+
+    @property
+    def official_url(self) -> Optional[str]:
+        return OFFICIAL_RELEASE_URL + self.official if self.official else None
+
+    @property
+    def timm_url(self) -> str:
+        return f'{HF_HUB_URL}{self.timm}/resolve/main/model.safetensors'
+
+    @property
+    def hf_url(self) -> Optional[str]:
+        return f'{HF_HUB_URL}{self.hf}/resolve/main/model.safetensors' if self.hf else None
+
+    @property
+    def urls(self) -> list[str]:
+        """Download URLs, preferred first: the official release asset, then the timm hub file."""
+        return [u for u in (self.official_url, self.timm_url, self.hf_url) if u]
+
+
+def _published(arch, official, timm, hf) -> tuple[str, PublishedWeights]:
+    return arch, PublishedWeights(arch, official, timm, hf)
+
+
+#: arch preset -> where its ImageNet weights are published (T/S/B: ImageNet-1k at 224, window 3;
+#: L/XL/H: ImageNet-22k at 384 with 21842-class heads; H was never released officially).
+PRETRAINED_WEIGHTS: dict[str, PublishedWeights] = dict([
+    _published('tiny-srf', 'focalnet_tiny_srf.pth', 'timm/focalnet_tiny_srf.ms_in1k',
+               'microsoft/focalnet-tiny'),
+    _published('tiny-lrf', 'focalnet_tiny_lrf.pth', 'timm/focalnet_tiny_lrf.ms_in1k',
+               'microsoft/focalnet-tiny-lrf'),
+    _published('small-srf', 'focalnet_small_srf.pth', 'timm/focalnet_small_srf.ms_in1k',
+               'microsoft/focalnet-small'),
+    _published('small-lrf', 'focalnet_small_lrf.pth', 'timm/focalnet_small_lrf.ms_in1k',
+               'microsoft/focalnet-small-lrf'),
+    _published('base-srf', 'focalnet_base_srf.pth', 'timm/focalnet_base_srf.ms_in1k',
+               'microsoft/focalnet-base'),
+    _published('base-lrf', 'focalnet_base_lrf.pth', 'timm/focalnet_base_lrf.ms_in1k',
+               'microsoft/focalnet-base-lrf'),
+    _published('large-fl3', 'focalnet_large_lrf_384.pth', 'timm/focalnet_large_fl3.ms_in22k',
+               'microsoft/focalnet-large-lrf-fl3'),
+    _published('large-fl4', 'focalnet_large_lrf_384_fl4.pth', 'timm/focalnet_large_fl4.ms_in22k',
+               'microsoft/focalnet-large-lrf-fl4'),
+    _published('xlarge-fl3', 'focalnet_xlarge_lrf_384.pth', 'timm/focalnet_xlarge_fl3.ms_in22k',
+               'microsoft/focalnet-xlarge-lrf-fl3'),
+    _published('xlarge-fl4', 'focalnet_xlarge_lrf_384_fl4.pth',
+               'timm/focalnet_xlarge_fl4.ms_in22k', 'microsoft/focalnet-xlarge-lrf-fl4'),
+    _published('huge-fl3', None, 'timm/focalnet_huge_fl3.ms_in22k', None),
+    _published('huge-fl4', None, 'timm/focalnet_huge_fl4.ms_in22k', None),
+])
+
+
+class CheckpointDownloadError(CheckpointError):
+    """A checkpoint URL that cannot be fetched (unreachable, HTTP error, truncated transfer)."""
+
+
+# Seconds without an answer (connect or read) before a download gives up: fail fast when offline.
+DOWNLOAD_TIMEOUT_S = float(os.environ.get('FOCALNET_MM_DOWNLOAD_TIMEOUT', 30))
+
+
+def checkpoint_cache_dir() -> str:
+    """Where downloaded checkpoints live: torch's hub cache, ``$TORCH_HOME/hub/checkpoints``
+    (default ``~/.cache/torch/hub/checkpoints``), which mmengine's and torch's own URL loaders use
+    too."""
+    return os.path.join(torch.hub.get_dir(), 'checkpoints')
+
+
+def cached_file_name(url: str) -> str:
+    """File name of ``url`` in the cache: the URL's last path component, except for HF hub files
+    (every repository's file is ``model.safetensors``), which are named after their repository:
+    ``.../timm/focalnet_tiny_srf.ms_in1k/resolve/main/model.safetensors`` ->
+    ``focalnet_tiny_srf.ms_in1k.safetensors``."""
+    from urllib.parse import urlparse
+    parts = [p for p in urlparse(url).path.split('/') if p]
+    if not parts:
+        raise ValueError(f'URL names no file: {url!r}')
+    if 'resolve' in parts[1:-1]:  # <owner>/<repo>/resolve/<revision>/<file>
+        repo = parts[parts.index('resolve') - 1]
+        return f'{repo}{os.path.splitext(parts[-1])[1]}'
+    return parts[-1]
+
+
+def alternative_urls(url: str) -> list[str]:
+    """The other published copies of the weights behind ``url`` (matched by file name, so that a
+    mirror of the same path counts too)."""
+    name = cached_file_name(url)
+    for weights in PRETRAINED_WEIGHTS.values():
+        if name in (cached_file_name(u) for u in weights.urls):
+            return [u for u in weights.urls if cached_file_name(u) != name]
+    return []
+
+
+def _check_complete(path: str, name: str) -> None:
+    """Raise ``ValueError`` if a downloaded file is cut short or is no checkpoint: a zip ``.pth``
+    must have its central directory and intact members, a legacy one start as a pickle, a
+    ``.safetensors`` file have as many bytes as its header declares."""
+    with open(path, 'rb') as f:
+        head = f.read(8)
+    if head[:4] == b'PK\x03\x04':
+        try:
+            with zipfile.ZipFile(path) as z:
+                bad = z.testzip()
+        except zipfile.BadZipFile as e:
+            raise ValueError(f'not a complete zip archive ({e})') from e
+        if bad is not None:
+            raise ValueError(f'corrupt member {bad!r}')
+    elif name.endswith(('.pth', '.pt', '.bin')) and head[:1] != b'\x80':  # not a pickle either
+        raise ValueError(f'not a torch checkpoint (it starts with {head!r}: an error page?)')
+    elif name.endswith('.safetensors'):
+        import json
+        size = os.path.getsize(path)
+        n = int.from_bytes(head, 'little') if len(head) == 8 else -1
+        if n <= 0 or 8 + n > size:
+            raise ValueError('safetensors header is cut short')
+        with open(path, 'rb') as f:
+            f.seek(8)
+            header = json.loads(f.read(n))
+        end = max((t['data_offsets'][1] for k, t in header.items() if k != '__metadata__'),
+                  default=0)
+        if 8 + n + end != size:
+            raise ValueError(f'{size} bytes, the header declares {8 + n + end}')
+
+
+def _download_error(url: str, cached: str, reason: str) -> CheckpointDownloadError:
+    lines = [f'cannot download checkpoint {url}: {reason}.',
+             f'A file fetched by other means is picked up from {cached} (or set the '
+             "init_cfg's checkpoint to a local path).",
+             'Downloads go to $TORCH_HOME/hub/checkpoints (torch.hub.get_dir()).']
+    alternatives = alternative_urls(url)
+    if alternatives:
+        lines.append('The same weights are also published at: ' + ', '.join(alternatives))
+    return CheckpointDownloadError('\n'.join(lines))
+
+
+def download_checkpoint(url: str, progress: bool = True) -> str:
+    """Path of ``url``'s file in :func:`checkpoint_cache_dir`, downloaded first if it is not there.
+
+    The transfer goes to a temporary file next to the target and is renamed only once complete
+    (``Content-Length`` bytes and, for zip ``.pth`` and ``.safetensors`` files, an intact
+    structure), so a failed or cut-off download never leaves a file in the cache. A file put in
+    the cache by hand under the same name is used without any network access. Errors raise
+    :class:`CheckpointDownloadError` naming the URL, that cache path and the other published
+    copies of the same weights.
+    """
+    import http.client
+    import shutil
+    import tempfile
+    import urllib.error
+    import urllib.request
+    cache_dir = checkpoint_cache_dir()
+    target = os.path.join(cache_dir, cached_file_name(url))
+    if os.path.isfile(target):
+        return target
+    os.makedirs(cache_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=os.path.basename(target) + '.',
+                               suffix='.partial')
+    try:
+        request = urllib.request.Request(url, headers={'User-Agent': 'focalnet-mm'})
+        try:
+            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response, \
+                    os.fdopen(fd, 'wb') as out:
+                fd = None
+                expected = response.headers.get('Content-Length')
+                expected = int(expected) if expected and expected.isdigit() else None
+                bar = _progress_bar(expected, os.path.basename(target)) if progress else None
+                received = 0
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    received += len(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+                if bar is not None:
+                    bar.close()
+        except urllib.error.HTTPError as e:
+            raise _download_error(url, target, f'HTTP {e.code} {e.reason}') from e
+        except urllib.error.URLError as e:
+            raise _download_error(url, target, f'unreachable ({e.reason})') from e
+        except http.client.IncompleteRead as e:  # the server closed before Content-Length
+            raise _download_error(url, target, f'truncated download: {received + len(e.partial)} '
+                                  f'of {expected} bytes') from e
+        except (OSError, ValueError, http.client.HTTPException) as e:  # timeouts, resets
+            raise _download_error(url, target, f'transfer failed ({e!r})') from e
+        if expected is not None and received != expected:
+            raise _download_error(url, target, f'truncated download: {received} of {expected} '
+                                  'bytes')
+        try:
+            _check_complete(tmp, target)
+        except (ValueError, OSError, KeyError, TypeError) as e:
+            raise _download_error(url, target, f'incomplete or invalid file ({e})') from e
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from a shared cache
+        shutil.move(tmp, target)  # same directory: an atomic rename
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return target
+
+
+def _progress_bar(total: Optional[int], name: str):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit='B', unit_scale=True, unit_divisor=1024,
+                desc=f'downloading {name}')
+
+
 def read_checkpoint(path: str, trusted: bool = False) -> dict:
-    """Read a checkpoint file (``.pth``/``.pt``/``.bin``/``.safetensors``) onto the CPU.
+    """Read a checkpoint file (``.pth``/``.pt``/``.bin``/``.safetensors``) onto the CPU; an
+    ``http(s)://`` URL is downloaded once into torch's hub cache (:func:`download_checkpoint`).
 
     Safe by default: torch's ``weights_only`` unpickler, which builds tensors, containers and the
-    data types of :func:`mmengine_safe_globals` only. A file that pickles anything else (a class,
+    data types of :func:`pretrained_safe_globals` only (training configs and ``args`` pickled next
+    to released weights are read as plain data). A file that pickles anything else (a class,
     ``os.system``, ...) is refused with :class:`UnsafeCheckpointError` before any of it runs;
     ``trusted=True`` unpickles it fully (legacy files you trust).
     """
-    if '://' in path:  # remote or mmengine scheme (open-mmlab://, s3://, ...): mmengine's loaders
+    if path.startswith(('http://', 'https://')):  # fetched once into torch's hub cache
+        path = download_checkpoint(path)
+    elif '://' in path:  # another mmengine scheme (open-mmlab://, s3://, ...): mmengine's loaders
         from mmengine.runner import CheckpointLoader
         return CheckpointLoader.load_checkpoint(path, map_location='cpu')
     if not os.path.isfile(path):
@@ -93,16 +341,21 @@ def read_checkpoint(path: str, trusted: bool = False) -> dict:
     try:
         if trusted:
             return torch.load(path, map_location='cpu', weights_only=False)
-        with torch.serialization.safe_globals(mmengine_safe_globals()):
+        with torch.serialization.safe_globals(pretrained_safe_globals()):
             return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
         if not trusted and 'Weights only load failed' in str(e):
             found = re.search(r'GLOBAL (\S+)|getattr\([^)]*\)', str(e))
             what = (found.group(1) or found.group(0)) if found else 'non-tensor objects'
+            safe_copies = [u for u in alternative_urls(path) if u.endswith('.safetensors')]
             raise UnsafeCheckpointError(
-                f'refusing to load {path!r}: it pickles {what}, which could run arbitrary code '
-                'when unpickled. If you trust the file, load it with trusted=True '
-                "(init_cfg=dict(type='Pretrained', checkpoint=..., trusted=True)).") from e
+                f'refusing to load {path!r}: besides tensors it pickles {what}, which could run '
+                'arbitrary code when unpickled, so nothing of it was loaded. If you trust the '
+                "file, load it with trusted=True (init_cfg=dict(type='Pretrained', "
+                'checkpoint=..., trusted=True)), or write its tensors to a safe file once with '
+                '`python tools/convert_checkpoint.py SRC DST --trusted`'
+                + (f'; the same weights as safetensors: {safe_copies[0]}' if safe_copies else '')
+                + '.') from e
         raise CheckpointError(f'cannot read checkpoint {path!r} (truncated or corrupt?): {e}') from e
     except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as e:
         raise CheckpointError(f'cannot read checkpoint {path!r} (truncated or corrupt?): {e}') from e
@@ -120,14 +373,18 @@ def unwrap_state_dict(ckpt: dict) -> dict[str, torch.Tensor]:
 
 
 def extract_state_dict(ckpt: dict) -> dict[str, torch.Tensor]:
-    """Unwrap containers and prefixes; for a detector/segmentor keep only ``backbone.*``."""
+    """Unwrap containers and prefixes; for a detector/segmentor keep only the backbone:
+    ``backbone.*`` (mm detectors/segmentors) or ``backbone.0.*`` (DETR/DINO-style detectors such
+    as FocalNet-DINO, whose ``backbone`` is a sequence of the network and the position
+    embedding)."""
     if not isinstance(ckpt, dict):
         raise CheckpointError(f'checkpoint is a {type(ckpt).__name__}, expected a dict of tensors')
     sd = unwrap_state_dict(ckpt)
     if not sd:
         raise CheckpointError('checkpoint holds no tensors')
-    if any(k.startswith('backbone.') for k in sd):
-        sd = {k[len('backbone.'):]: v for k, v in sd.items() if k.startswith('backbone.')}
+    for prefix in ('backbone.0.', 'backbone.'):
+        if any(k.startswith(prefix) for k in sd):
+            return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     return sd
 
 

@@ -1,4 +1,4 @@
-"""Integration (issue #5): a long inference loop does not grow the process's memory.
+"""Integration: a long inference loop does not grow the process's memory.
 
 Each test runs, in a fresh subprocess (pytest's own bookkeeping, e.g. recorded warnings, would add
 to the measurement), the loop a user writes::
