@@ -32,6 +32,11 @@ def _pretrained(arch: str, path, **kw) -> FocalNet:
 
 
 def test_window3_checkpoint_into_window9_model_is_exact(tmp_path):
+    """Zero-padding the kernels 3/5/7 -> 9/11/13 only adds zero terms: the same function (fp64:
+    within 1e-12). In fp32 the larger kernels sum their terms in another order, so the features
+    differ by rounding, bounded by the fp32 rounding error measured against fp64."""
+    import copy
+    from numerics import assert_same_function_fp32
     ckpt, window3 = _official_classification_ckpt('tiny-lrf')
     torch.save(ckpt, tmp_path / 'focalnet_tiny_lrf.pth')
     window9 = _pretrained('tiny-lrf', tmp_path / 'focalnet_tiny_lrf.pth', focal_windows=9)
@@ -40,10 +45,15 @@ def test_window3_checkpoint_into_window9_model_is_exact(tmp_path):
     # the norms of the outputs are not in a classification checkpoint: same init on both sides
     for i in range(4):
         getattr(window3, f'norm{i}').load_state_dict(getattr(window9, f'norm{i}').state_dict())
+    window3.eval()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        for a, b in zip(window3.eval()(x), window9(x)):
-            assert (a - b).abs().max() <= 1e-5
+        out3, out9 = window3(x), window9(x)
+        out3_64 = copy.deepcopy(window3).double()(x.double())
+        out9_64 = copy.deepcopy(window9).double()(x.double())
+    for a, b in zip(out9_64, out3_64):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
+    assert_same_function_fp32(out9, out3, out3_64, what='window 9 vs window 3')
 
 
 def test_per_stage_windows_and_crop(tmp_path):

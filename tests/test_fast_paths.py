@@ -159,22 +159,27 @@ def test_banded_mlp_leaves_norm_hooks_whole():
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_planar_depthwise_levels_are_exact(monkeypatch):
+def test_planar_depthwise_levels_compute_the_same_function(monkeypatch):
     """Wide maps with large kernels run the focal levels' depth-wise convs in NCHW (faster oneDNN
     kernel there): taken where the rule says (stages 2-3 at windows 11/9/9/7: >= 192 channels, all
-    kernels >= 9), one copy into NCHW and one back per level, and bit-identical to channels_last."""
+    kernels >= 9), one copy into NCHW and one back per level. The planar and the channels_last
+    kernels block their sums differently (bit-identical on some CPUs, not on others): equal within
+    the fp32 rounding error measured against the plain path in fp64."""
+    import copy
     from focalnet_mm.models.focalnet import FocalModulation
+    from numerics import assert_same_function_fp32
     fused, plain = _fused_pair(FUSED_CASES['tiny-srf-w11'])
     planar = [[b.modulation._planar_depthwise() for b in stage.blocks] for stage in fused.layers]
     assert planar == [[False] * 2, [True] * 2, [True] * 6, [False] * 2]
     x = torch.randn(1, 3, 75, 99)
     with torch.no_grad():
+        exact = copy.deepcopy(plain).double()(x.double())
         copies_planar, outs_planar = _op_calls(fused, x, 'aten::copy_')
         monkeypatch.setattr(FocalModulation, 'planar_depthwise', False)
         copies_nhwc, outs_nhwc = _op_calls(fused, x, 'aten::copy_')
-        for a, b, c in zip(outs_planar, outs_nhwc, plain(x)):
-            assert torch.equal(a, b)
-            torch.testing.assert_close(a, c, atol=1e-5, rtol=1e-5)
+        outs_plain = plain(x)
+    assert_same_function_fp32(outs_planar, outs_nhwc, exact, what='planar vs channels_last')
+    assert_same_function_fp32(outs_planar, outs_plain, exact, what='planar vs plain')
     assert copies_planar - copies_nhwc == 8 * (1 + 2)  # 8 planar blocks x (input + 2 levels)
 
 
