@@ -71,7 +71,8 @@ def config_paths(filter_regex: Optional[str] = None) -> list[Path]:
     """Every config under configs/mmdet and configs/mmseg (``_base_`` excluded), sorted."""
     paths = []
     for directory in CONFIG_DIRS.values():
-        paths += sorted(p for p in directory.glob('*.py'))
+        paths += sorted(p for p in directory.glob('*.py')
+                        if '_amp-' not in p.stem)  # AMP: the fp32 config's model, in fp16
     if filter_regex:
         pattern = re.compile(filter_regex)
         paths = [p for p in paths if pattern.search(p.stem)]

@@ -2,7 +2,16 @@
 """Train a detector (mmdet) or a segmentor (mmseg) from a config, with mmengine's Runner.
 
 Same command line as mmdet's ``tools/train.py``; the OpenMMLab package is taken from the config's
-``default_scope``. Examples::
+``default_scope``. Beyond mmdet's tool:
+
+* ``--amp`` (and the ``*_amp-*`` configs' ``AmpOptimWrapper``) train in fp16 with dynamic loss
+  scaling on a GPU and in bf16 autocast on a CPU-only machine (mmengine's AmpOptimWrapper cannot
+  run there; see focalnet_mm/engine/optim.py);
+* a work dir left by a pre-empted run (``preempted.json``, written by ``PreemptionHook`` on
+  SIGTERM/SIGUSR1) is resumed automatically from its ``last_checkpoint``, so a requeued job that
+  runs the same command continues where it stopped (exit status 75 = pre-empted, requeue).
+
+Examples::
 
     python tools/train.py configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py
     python tools/train.py CONFIG --work-dir work_dirs/x --resume            # latest in work dir
@@ -63,8 +72,7 @@ def build_runner(args):
     common.setup_launcher(cfg, args.launcher)
     common.default_work_dir(cfg, args.config, args.work_dir)
 
-    if args.amp:
-        common.setup_amp(cfg)
+    setup_amp(cfg, args.amp)
     if args.auto_scale_lr:
         if 'auto_scale_lr' in cfg and 'enable' in cfg.auto_scale_lr and \
                 'base_batch_size' in cfg.auto_scale_lr:
@@ -72,7 +80,15 @@ def build_runner(args):
         else:
             raise RuntimeError('Can not find "auto_scale_lr" or "auto_scale_lr.enable" or '
                                '"auto_scale_lr.base_batch_size" in your configuration file.')
-    # resume is determined in this priority: resume from > auto_resume
+    # resume is determined in this priority: resume from > auto_resume > pre-empted work dir
+    if args.resume is None:
+        from focalnet_mm.engine import preempted_marker
+        marker = preempted_marker(cfg.work_dir)
+        if marker is not None:
+            print(f"{cfg.work_dir} holds a pre-empted run (stopped by {marker.get('signal', '?')} "
+                  f"at iteration {marker.get('iter', '?')}): resuming from its last checkpoint",
+                  flush=True)
+            args.resume = 'auto'
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -83,6 +99,16 @@ def build_runner(args):
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+def setup_amp(cfg, requested: bool) -> None:
+    """``--amp``, or a config whose optim_wrapper is already ``AmpOptimWrapper``: mmdet's fp16
+    AmpOptimWrapper (dynamic loss scale) where a GPU is present, else bf16 autocast."""
+    from focalnet_mm.engine.optim import amp_optim_wrapper
+    if not requested and cfg.optim_wrapper.get('type') != 'AmpOptimWrapper':
+        return
+    cfg.optim_wrapper, note = amp_optim_wrapper(cfg.optim_wrapper)
+    print(f'mixed precision: {note}', flush=True)
 
 
 def main(argv=None):

@@ -15,6 +15,10 @@ iteration.
   the dataloader ``iter`` times to skip the consumed batches, running the random transforms again),
   right after that skip, before the next batch is drawn. With it, kill + ``--resume`` gives
   bit-identical weights and losses on CPU (tests/integration/test_resume.py).
+  A checkpoint taken in the middle of an epoch of an ``EpochBasedTrainLoop`` (by
+  :class:`~focalnet_mm.engine.preemption.PreemptionHook`, or an iteration-interval
+  ``CheckpointHook``) resumes in the middle of that epoch too (:func:`resume_mid_epoch`): mmengine
+  alone would restart the epoch from its first batch.
 * :class:`AtomicCheckpointHook` is mmengine's ``CheckpointHook`` with crash-safe writes: the
   checkpoint and ``last_checkpoint`` are written atomically (:mod:`focalnet_mm.engine.fileio`), and
   checkpoints beyond ``max_keep_ckpts`` are removed only *after* the new one and ``last_checkpoint``
@@ -94,14 +98,78 @@ class _RestoreAfter:
         return getattr(self._inner, name)
 
 
+class _PartialEpoch:
+    """The first epoch of a run resumed from a mid-epoch checkpoint of an ``EpochBasedTrainLoop``.
+
+    Installed as the loop's ``run_epoch`` for one call. It runs mmengine 0.10's
+    ``EpochBasedTrainLoop.run_epoch`` (before_train_epoch hooks, train mode, one ``run_iter`` per
+    batch, after_train_epoch hooks, epoch counter) except that it first draws and drops the
+    ``skip`` batches the interrupted run had trained on (running their random transforms, as
+    ``IterBasedTrainLoop`` does on resume), then calls ``after_skip`` (e.g. the generator restore),
+    and numbers the remaining batches from ``skip`` so that per-epoch bookkeeping (logging, end of
+    epoch) sees the indices of an uninterrupted epoch.
+    """
+
+    def __init__(self, loop, skip: int):
+        self.loop, self.skip = loop, skip
+        self.after_skip: list = []
+
+    def __call__(self) -> None:
+        loop = self.loop
+        del loop.run_epoch  # the following epochs: the class's own run_epoch
+        runner = loop.runner
+        runner.call_hook('before_train_epoch')
+        runner.model.train()
+        batches = iter(loop.dataloader)
+        for _ in range(self.skip):
+            next(batches)
+        for fn in self.after_skip:
+            fn()
+        runner.logger.info(f'resumed in the middle of epoch {loop.epoch + 1}: skipped the '
+                           f'{self.skip} batch(es) trained before the checkpoint')
+        for idx, data_batch in enumerate(batches, start=self.skip):
+            loop.run_iter(idx, data_batch)
+        runner.call_hook('after_train_epoch')
+        loop._epoch += 1
+
+
+def resume_mid_epoch(runner) -> Optional[_PartialEpoch]:
+    """If the run resumed from a checkpoint taken inside an epoch of an ``EpochBasedTrainLoop``,
+    make the loop continue that epoch after the batches already trained; returns the
+    :class:`_PartialEpoch` (add callbacks to its ``after_skip``), else ``None``. Idempotent: every
+    hook that needs it gets the same object. Call it in ``before_train`` (after the resume, before
+    the first epoch starts)."""
+    loop = runner.train_loop
+    current = loop.__dict__.get('run_epoch')
+    if isinstance(current, _PartialEpoch):
+        return current
+    if hasattr(loop, 'dataloader_iterator') or not hasattr(loop, 'run_epoch'):
+        return None  # IterBasedTrainLoop skips consumed batches itself
+    try:
+        per_epoch = len(loop.dataloader)
+    except TypeError:
+        return None
+    skip = loop.iter - loop.epoch * per_epoch
+    if per_epoch == 0 or skip <= 0:
+        return None
+    if skip > per_epoch:
+        raise RuntimeError(f'checkpoint at iteration {loop.iter}, epoch {loop.epoch}: more than '
+                           f'the {per_epoch} batches of an epoch already trained in it; did the '
+                           'dataloader length change since the checkpoint was written?')
+    partial = _PartialEpoch(loop, skip)
+    loop.run_epoch = partial
+    return partial
+
+
 @HOOKS.register_module()
 class RNGStateHook(Hook):
     """Save the random generator states in checkpoints and restore them on ``resume``.
 
     Add it with ``custom_hooks = [dict(type='RNGStateHook')]`` (the focalnet-mm configs do). In a
     distributed run every rank's states are gathered into the checkpoint; a resume with another
-    world size restores none (with a warning), as the data split differs anyway. For an epoch-based
-    loop the exact restore needs an epoch checkpoint (mmengine restarts a partly trained epoch).
+    world size restores none (with a warning), as the data split differs anyway. A mid-epoch
+    checkpoint of an epoch-based loop resumes mid-epoch (:func:`resume_mid_epoch`), the states
+    restored once the consumed batches are drawn again.
     """
 
     # restore before any other hook of the first epoch could draw random numbers, and gather the
@@ -170,6 +238,22 @@ class RNGStateHook(Hook):
                                   f'processes, resuming with {world}: generators not restored')
             return
         self._pending = saved['states'][get_rank()]
+
+    def gather_now(self) -> None:
+        """Gather every rank's states for a checkpoint saved outside the CheckpointHook's schedule
+        (e.g. on pre-emption). All ranks must call it."""
+        if get_world_size() > 1:
+            self._gathered = all_gather_object(get_rng_state())
+
+    def before_train(self, runner) -> None:
+        if self._pending is None:
+            return
+        partial = resume_mid_epoch(runner)
+        if partial is not None:  # restore after the consumed batches were drawn again
+            state, self._pending = self._pending, None
+            partial.after_skip.append(lambda: set_rng_state(state))
+            runner.logger.info('RNGStateHook: random generator states restored from the '
+                               'checkpoint (after the skipped batches)')
 
     def before_train_epoch(self, runner) -> None:
         if self._pending is None:

@@ -1,0 +1,6 @@
+# Mask R-CNN + FPN, FocalNet-S (srf), 3x ms-crop, COCO, mixed precision: fp16 with a dynamic loss
+# scale, the precision of the official FocalNet run (apex fp16 through `use_fp16=True`). Everything
+# else is the fp32 config's. On a machine without a GPU, tools/train.py trains it with bf16
+# autocast instead (focalnet_mm.engine.AutocastOptimWrapper: mmengine's AmpOptimWrapper needs a GPU).
+_base_ = './mask-rcnn_focalnet-s-srf_fpn_ms-crop-3x_coco.py'
+optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
