@@ -60,7 +60,7 @@ def test_amp_wrapper_for_the_device():
     assert gpu == dict(cfg, type='AmpOptimWrapper', loss_scale='dynamic'), note
     cpu, note = amp_optim_wrapper(dict(gpu), accelerator=False)
     assert cpu == dict(cfg, type='AutocastOptimWrapper', dtype='bfloat16',
-                       modules=['backbone', 'neck'])
+                       modules=['backbone'])
     assert 'bf16' in note
     # an fp16 request cannot be honoured without a loss scale: bf16, and the note says why
     _, note = amp_optim_wrapper(dict(gpu, dtype='float16'), accelerator=False)
@@ -89,7 +89,7 @@ def test_autocast_wrapper_runs_forward_in_bf16_and_keeps_fp32_state():
 
 def test_autocast_of_named_submodules_only():
     """``modules``: autocast inside those submodules, fp32 outside and at their outputs (what the
-    CPU default does for backbone + neck, keeping mmcv's fp32-only CPU ops in the heads fp32)."""
+    CPU default does for the backbone, keeping mmcv's fp32-only CPU ops in the heads fp32)."""
     model = torch.nn.Module()
     model.backbone, model.head = torch.nn.Linear(8, 8), torch.nn.Linear(8, 2)
     seen = {}

@@ -5,7 +5,7 @@ run of the same seed, bit for bit (CPU).
 For each of the two loop kinds (FocalNet-T Mask R-CNN demo: ``EpochBasedTrainLoop``; FocalNet-T
 UPerNet demo: ``IterBasedTrainLoop``), shrunk to a few iterations on 4 images:
 
-* run A trains uninterrupted;
+* run A trains uninterrupted (once per session, shared with tests/integration/test_preemption.py);
 * run B trains the same config in another work dir and is SIGKILLed as soon as
   ``last_checkpoint`` names the first checkpoint (the file is complete by then:
   AtomicCheckpointHook), then ``tools/train.py CONFIG --work-dir B --resume`` continues it
@@ -73,6 +73,14 @@ def _train_args(case: dict, work_dir: str, *extra: str) -> list[str]:
             '--cfg-options', *case['options']]
 
 
+def uninterrupted_run(name: str, shared_runs) -> tuple[str, float]:
+    """Work dir of the uninterrupted run A of ``CASES[name]`` and its duration: trained once per
+    session (tests/integration/test_preemption.py compares against it too)."""
+    case = CASES[name]
+    return shared_runs(f'uninterrupted-{name}',
+                       lambda work_dir: run_tool(_train_args(case, work_dir), env=_env()))
+
+
 def _run_and_kill(cmd: list[str], work_dir: str, ckpt_name: str) -> None:
     """Start training; SIGKILL it as soon as ``last_checkpoint`` names ``ckpt_name``."""
     target = osp.join(work_dir, ckpt_name)
@@ -124,19 +132,30 @@ def _state_dict(path: str) -> dict:
     return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
 
 
-@pytest.mark.parametrize('name', list(CASES))
-def test_kill_and_resume_is_bit_identical(name, tmp_path):
+def assert_same_weights(sd_a: dict, sd_b: dict) -> float:
+    """Every tensor ``torch.equal``; returns the max abs difference (0.0 when they are)."""
     import torch
+    assert sd_a.keys() == sd_b.keys()
+    max_diff = 0.0
+    for key in sd_a:
+        a, b = sd_a[key], sd_b[key]
+        if a.is_floating_point() and a.numel():
+            max_diff = max(max_diff, (a - b).abs().max().item())
+        assert torch.equal(a, b), f'{key} differs'
+    return max_diff
+
+
+@pytest.mark.parametrize('name', list(CASES))
+def test_kill_and_resume_is_bit_identical(name, tmp_path, shared_runs):
     case = CASES[name]
-    dir_a, dir_b = str(tmp_path / 'a'), str(tmp_path / 'b')
+    dir_a, t_a = uninterrupted_run(name, shared_runs)
+    dir_b = str(tmp_path / 'b')
 
     t0 = time.time()
-    run_tool(_train_args(case, dir_a), env=_env())
-    t_a = time.time() - t0
     _run_and_kill([sys.executable, *_train_args(case, dir_b)], dir_b, case['kill_at'])
     assert not osp.exists(osp.join(dir_b, case['final'])), 'killed too late'
     out = run_tool(_train_args(case, dir_b, '--resume'), env=_env())
-    t_b = time.time() - t0 - t_a
+    t_b = time.time() - t0
     assert 'RNGStateHook: random generator states restored' in out
 
     # --- loss curves ---
@@ -154,14 +173,7 @@ def test_kill_and_resume_is_bit_identical(name, tmp_path):
 
     # --- final weights ---
     sd_a = _state_dict(osp.join(dir_a, case['final']))
-    sd_b = _state_dict(osp.join(dir_b, case['final']))
-    assert sd_a.keys() == sd_b.keys()
-    max_diff = 0.0
-    for key in sd_a:
-        a, b = sd_a[key], sd_b[key]
-        if a.is_floating_point():
-            max_diff = max(max_diff, (a - b).abs().max().item() if a.numel() else 0.0)
-        assert torch.equal(a, b), f'{key} differs'
+    max_diff = assert_same_weights(sd_a, _state_dict(osp.join(dir_b, case['final'])))
     print(f'\n{name}: {len(sd_a)} tensors equal (max |diff| {max_diff}), losses of iterations '
           f'1..{case["iters"]} equal (checkpoint at {ckpt}); A {t_a:.0f} s, B killed+resumed '
           f'{t_b:.0f} s; losses {[curve_a[i] for i in sorted(curve_a)]}')
