@@ -65,14 +65,19 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIRS = {'mmdet': ROOT / 'configs' / 'mmdet', 'mmseg': ROOT / 'configs' / 'mmseg'}
 # Paper input sizes (C, H, W): COCO 1280x800 (W x H), ADE20K 512x2048 (H x W).
 INPUT_SHAPES = {'mmdet': (3, 800, 1280), 'mmseg': (3, 512, 2048)}
+# The Focal Transformer configs (``*_focal-{t,s,b,l}_*``, paper numbers in the
+# ``metafile-focal-transformer.yml`` files) are a zoo of their own: ``--focal-transformer``.
+FOCAL_TRANSFORMER = re.compile(r'_focal-[tsbl]_')
 
 
-def config_paths(filter_regex: Optional[str] = None) -> list[Path]:
-    """Every config under configs/mmdet and configs/mmseg (``_base_`` excluded), sorted."""
+def config_paths(filter_regex: Optional[str] = None, focal_transformer: bool = False) -> list[Path]:
+    """Every FocalNet (or, with ``focal_transformer``, Focal Transformer) config under
+    configs/mmdet and configs/mmseg (``_base_`` excluded), sorted."""
     paths = []
     for directory in CONFIG_DIRS.values():
         paths += sorted(p for p in directory.glob('*.py')
-                        if '_amp-' not in p.stem)  # AMP: the fp32 config's model, in fp16
+                        if bool(FOCAL_TRANSFORMER.search(p.stem)) == focal_transformer
+                        and '_amp-' not in p.stem)  # AMP: the fp32 config's model, in fp16
     if filter_regex:
         pattern = re.compile(filter_regex)
         paths = [p for p in paths if pattern.search(p.stem)]
@@ -100,12 +105,12 @@ def _parse_size(value, suffix: str) -> Optional[float]:
     return float(text)
 
 
-def paper_numbers() -> dict[str, dict]:
+def paper_numbers(metafile: str = 'metafile.yml') -> dict[str, dict]:
     """Paper params (M), FLOPs (G) and results per config stem, read from the metafiles."""
     import yaml
     numbers = {}
     for directory in CONFIG_DIRS.values():
-        meta = yaml.safe_load((directory / 'metafile.yml').read_text())
+        meta = yaml.safe_load((directory / metafile).read_text())
         for model in meta['Models']:
             stem = Path(model['Config']).stem
             metadata = model.get('Metadata', {})
@@ -267,16 +272,19 @@ def parse_args(argv=None):
     parser.add_argument('--filter', metavar='REGEX', help='only configs whose name matches')
     parser.add_argument('--no-flops', action='store_true', help='parameters only (fast)')
     parser.add_argument('--json', metavar='PATH', help='also write the rows as JSON')
+    parser.add_argument('--focal-transformer', action='store_true',
+                        help='the Focal Transformer configs instead of the FocalNet ones')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    paths = config_paths(args.filter)
+    paths = config_paths(args.filter, args.focal_transformer)
     if not paths:
         print(f'no config matches {args.filter!r}', file=sys.stderr)
         return 1
-    paper = paper_numbers()
+    paper = paper_numbers('metafile-focal-transformer.yml' if args.focal_transformer
+                          else 'metafile.yml')
     rows = []
     for path in paths:
         print(f'[model_zoo] {path.stem} ...', file=sys.stderr, flush=True)
