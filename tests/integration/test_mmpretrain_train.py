@@ -3,7 +3,7 @@
 ImageNet-layout folder generated here (``train/<wnid>/*.JPEG``, ``val/*.JPEG``, ``meta/{train,
 val}.txt``; a few classes of the 1000, tiny images).
 
-* training: 2 iterations (4 images, batch 2), finite losses;
+* training: 2 iterations (2 images, batch 2, 2 epochs), finite losses;
 * testing an official-layout whole checkpoint (``{'model': ...}`` with ``norm.*``/``head.*``, as
   released): ``tools/test.py CONFIG CKPT`` converts it (ClassifierCheckpointHook) and prints top-1.
   The validation labels are chosen from an independent reference, timm's FocalNet on the same
@@ -32,7 +32,7 @@ TOOLS = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')
 WNIDS = ['n01440764', 'n01443537', 'n01484850', 'n01491361']  # ImageNet-1k labels 0-3
 
 
-def _imagenet_folder(root, n_train=4, n_val=8, size=40):
+def _imagenet_folder(root, n_train=2, n_val=8, size=40):
     """The layout of mmpretrain's ImageNet (data_root with train/, val/, meta/): random-texture
     JPEGs, labels = the ImageNet-1k indices of their folders; val.txt written later."""
     from PIL import Image
@@ -57,13 +57,16 @@ def _imagenet_folder(root, n_train=4, n_val=8, size=40):
     return val_files
 
 
-def _options(data_root: str) -> list:
-    opts = ['load_from=None', 'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
+def _options(data_root: str, loaders=('train_dataloader',)) -> list:
+    # 2 images / batch 2 = 1 iteration per epoch; 2 epochs (warmup 1, cosine 1: the schedule's
+    # shape in miniature)
+    opts = ['train_cfg.max_epochs=2', 'param_scheduler.0.end=1',
+            'param_scheduler.1.begin=1', 'default_hooks.logger.interval=1',
             'log_processor.window_size=1', 'default_hooks.checkpoint.save_last=False',
             'randomness.seed=0']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for loader in loaders:
         opts += [f'{loader}.dataset.data_root={data_root}', f'{loader}.batch_size=2',
-                 f'{loader}.num_workers=0']
+                 f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
     return opts
 
 
@@ -88,8 +91,8 @@ def test_train_two_iterations_and_test_an_official_checkpoint(tmp_path):
 
     # --- 2 training iterations with mmpretrain's tools/train.py ---
     work = tmp_path / 'train'
-    out = _mm_tool('train', [CONFIG, '--work-dir', str(work), '--no-validate',
-                             '--cfg-options', *_options(str(data))])
+    out = _mm_tool('train', [CONFIG, '--work-dir', str(work), '--no-validate', '--cfg-options',
+                             'load_from=None', *_options(str(data))])  # from scratch: offline
     (scalars,) = glob.glob(str(work / '*' / 'vis_data' / 'scalars.json'))
     losses = [json.loads(line)['loss'] for line in open(scalars) if '"loss"' in line]
     assert len(losses) == 2 and all(math.isfinite(v) and v > 0 for v in losses), losses
@@ -126,7 +129,7 @@ def test_train_two_iterations_and_test_an_official_checkpoint(tmp_path):
 
     # --- mmpretrain's tools/test.py with the official-layout checkpoint ---
     out = _mm_tool('test', [CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'test'),
-                            '--cfg-options', *_options(str(data))])
+                            '--cfg-options', *_options(str(data), ('test_dataloader', ))])
     assert 'ClassifierCheckpointHook: converted the official-format classification checkpoint' in out
     top1 = float(re.search(r'accuracy/top1: ([\d.]+)', out).group(1))
     print(f'\nmmpretrain train: losses {losses}; test of the official-layout checkpoint: '
