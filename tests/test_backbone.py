@@ -271,3 +271,34 @@ def test_mmpretrain_classifier_with_focalnet():
         head=dict(type='LinearClsHead', num_classes=1000, in_channels=768)))
     assert abs(num_params(clf) / 1e6 - 28.4) <= 0.05
     assert clf(torch.zeros(2, 3, 64, 64), mode='tensor').shape == (2, 1000)
+
+
+@pytest.mark.parametrize('arch,with_cp', [('tiny-lrf', False), ('tiny-lrf', True),
+                                          (BIG_SWITCHES, False)],
+                         ids=['tiny-lrf', 'tiny-lrf-with-cp', 'post-ln-layerscale'])
+def test_every_parameterised_module_is_called(arch, with_cp):
+    """Forward hooks on every module that owns parameters (the embeddings, norms, f, the depth-wise
+    convs, h, proj, fc1, fc2, the modulation's LayerNorm) see a call in training with autograd,
+    in eval without, and in contiguous NCHW: feature extraction, PEFT wrappers, quantisation and
+    per-module FLOP counters see every layer."""
+    model = FocalNet(arch, drop_path_rate=0.1, with_cp=with_cp)
+    owners = {name: m for name, m in model.named_modules()
+              if next(m.parameters(recurse=False), None) is not None}
+    assert {'layers.0.blocks.0.modulation.f', 'layers.0.blocks.0.modulation.h',
+            'layers.0.blocks.0.modulation.proj', 'layers.0.blocks.0.mlp.fc1',
+            'layers.0.blocks.0.mlp.fc2', 'layers.0.blocks.0.modulation.focal_layers.0.0'} <= set(owners)
+    x = torch.randn(1, 3, 64, 64)
+    for mode, grad, channels_last in (('train', True, True), ('eval', False, True),
+                                      ('eval', False, False)):
+        getattr(model, mode)()
+        model.channels_last = channels_last
+        called = set()
+        handles = [m.register_forward_hook(lambda *_, name=name: called.add(name))
+                   for name, m in owners.items()]
+        with torch.set_grad_enabled(grad):
+            outs = model(x)
+            if grad:
+                sum(o.sum() for o in outs).backward()
+        for handle in handles:
+            handle.remove()
+        assert sorted(set(owners) - called) == [], (mode, channels_last)

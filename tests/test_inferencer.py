@@ -92,6 +92,9 @@ def _direct_test_step(cfg, model, img_path: str):
     init_default_scope(cfg.default_scope)
     steps = [t for t in cfg.test_dataloader.dataset.pipeline if t['type'] != 'LoadAnnotations']
     data = Compose(steps)(dict(img_path=img_path, img_id=0))
+    # the inferencers run the measured CPU kernels: so does this model (the same, shared plans)
+    from focalnet_mm.models.cpu_accel import accelerate
+    accelerate(model)
     with torch.no_grad():
         return model.test_step(pseudo_collate([data]))[0]
 

@@ -3,8 +3,16 @@
 
 Each comparison runs both models interleaved (A B A B ...) after a warm-up, reports the median
 and the spread (interquartile range) of each, their ratio, the peak memory of each (CPU: peak RSS
-above the level before the run, via /proc; CUDA: max allocated) and the max-abs difference of
-their outputs with the same weights.
+above the level before the run, via /proc; CUDA: max allocated), the max-abs difference of
+their outputs with the same weights, and each model's FLOP rate as a fraction of the machine's
+measured fp32 GEMM peak (roofline: convolution/matmul FLOPs counted by torch's FLOP counter on
+the reference ops, divided by the median time). The header states the machine: CPU model, ISA
+(the flags ``lscpu`` shows, and the kernels torch dispatches to), threads, load average.
+
+Our model runs as the project's inference paths run it: ``--accel on`` applies the measured CPU
+inference kernels (``focalnet_mm.models.cpu_accel.accelerate``; their one-time micro-benchmark
+runs before the timings, and the kernels chosen per block configuration are printed), ``off``
+the reference model alone.
 
   backbone   FocalNet vs timm's FocalNet (features), same weights     default 1x3x800x1216
   train      forward+backward+AdamW step of the backbone, vs timm,
@@ -13,7 +21,8 @@ their outputs with the same weights.
   segmentor  FocalNet-T UPerNet vs mmseg's Swin-T UPerNet              default 2x3x512x512
 
 Examples:
-  python tools/benchmark.py backbone --channels-last off on --fuse off on   # each optimisation
+  python tools/benchmark.py backbone --channels-last off on --accel off on   # each optimisation
+  python tools/benchmark.py backbone --compile on --accel off             # vs torch.compile
   python tools/benchmark.py backbone --dtype fp32 bf16 --channels-last on off
   python tools/benchmark.py detector --reps 5 --json work_dirs/bench_det.json
   python tools/benchmark.py train --with-cp on off
@@ -21,10 +30,12 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from contextlib import nullcontext
@@ -37,6 +48,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import focalnet_mm  # noqa: E402
 from focalnet_mm import FocalNet  # noqa: E402
 from focalnet_mm.models.checkpoint import official_to_timm  # noqa: E402
+from focalnet_mm.models.cpu_accel import (KernelPlanner, accelerate, machine_key,  # noqa: E402
+                                          plans_in_use)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -131,11 +144,37 @@ def max_abs(a, b) -> float:
     return max(max_abs(x, y) for x, y in zip(a, b))
 
 
+def count_flops(fn: Callable) -> float:
+    """FLOPs of one call of ``fn`` (convolutions, matmuls; forward and backward) by torch's FLOP
+    counter. Under its dispatch mode the accelerated blocks run the reference ops, which the
+    counter knows."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
+def gemm_peak_gflops(device: str, n: int = 2048, reps: int = 5) -> float:
+    """The machine's fp32 GEMM rate: best of ``reps`` n x n x n ``torch.mm`` (2 n^3 FLOPs each),
+    with the threads torch uses; the roofline the model rows are compared with."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    torch.mm(a, b)
+    best = float('inf')
+    for _ in range(reps):
+        _sync(device)
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
 # ----------------------------------------------------------------------------- models
-def backbone_pair(arch: str, windows, levels, device: str, channels_last: bool, fuse: bool = True):
+def backbone_pair(arch: str, windows, levels, device: str, channels_last: bool):
     """Ours and timm's FocalNet with the same weights (timm is the reference)."""
     import timm
-    kw = dict(drop_path_rate=0., fuse_cpu_inference=fuse)
+    kw = dict(drop_path_rate=0.)
     if windows is not None:
         kw['focal_windows'] = windows
     if levels is not None:
@@ -204,7 +243,16 @@ def maybe_compile(model, on: bool):
     return torch.compile(model) if on else model
 
 
+def maybe_accelerate(model, on: bool, args):
+    """The measured CPU inference kernels (no-ops off the CPU and in training)."""
+    if on:
+        accelerate(model, args.planner)
+    return model
+
+
 def run_pair(name_a, fn_a, name_b, fn_b, args, device) -> dict:
+    fn_a()  # untimed: compiles, plans the accelerated kernels (their micro-benchmark)
+    fn_b()
     times = interleaved({name_a: fn_a, name_b: fn_b}, device, args.reps, args.warmup)
     row = {name_a: stats(times[name_a]), name_b: stats(times[name_b])}
     for name, fn in ((name_a, fn_a), (name_b, fn_b)):
@@ -212,20 +260,24 @@ def run_pair(name_a, fn_a, name_b, fn_b, args, device) -> dict:
         with PeakMemory(device) as mem:
             fn()
         row[name]['peak_mib'] = mem.mib
+        if args.gemm_peak and not args.no_flops:
+            row[name]['gflop'] = count_flops(fn) / 1e9
+            row[name]['peak_fraction'] = (row[name]['gflop'] / (row[name]['median_ms'] / 1e3)
+                                          / args.gemm_peak)
     row['speedup'] = row[name_b]['median_ms'] / row[name_a]['median_ms']
+    row['pair'] = [name_a, name_b]
     return row
 
 
 def bench_backbone(args, device) -> list[dict]:
     b, h, w = args.size
     rows = []
-    for dtype_name, cl, fuse, comp in product(args.dtype, args.channels_last, args.fuse, args.compile):
-        if fuse == 'on' and (cl == 'off' or device != 'cpu'):
-            continue  # the fused kernels are CPU channels_last only: the same as fuse=off
-        ours, ref = backbone_pair(args.arch, args.windows, args.levels, device, cl == 'on',
-                                  fuse == 'on')
+    for dtype_name, cl, acc, comp in product(args.dtype, args.channels_last, args.accel, args.compile):
+        if acc == 'on' and (cl == 'off' or device != 'cpu' or dtype_name != 'fp32' or comp == 'on'):
+            continue  # the kernels are CPU fp32 channels_last eager only: the same as accel=off
+        ours, ref = backbone_pair(args.arch, args.windows, args.levels, device, cl == 'on')
         ref_feats = TimmFeatures(ref, ours).eval()
-        ours.eval()
+        maybe_accelerate(ours.eval(), acc == 'on', args)
         x = torch.randn(b, 3, h, w, device=device)  # an NCHW image batch, as a data loader gives
         f_ours, f_ref = maybe_compile(ours, comp == 'on'), maybe_compile(ref_feats, comp == 'on')
         dtype = DTYPES[dtype_name]
@@ -238,8 +290,10 @@ def bench_backbone(args, device) -> list[dict]:
 
         row = run_pair('ours', fwd(f_ours), 'timm', fwd(f_ref), args, device)
         row['max_abs_diff'] = max_abs(fwd(f_ours)(), fwd(f_ref)())
-        row.update(setting=f'{args.arch} {dtype_name} channels_last={cl} fuse={fuse} compile={comp}',
+        row.update(setting=f'{args.arch} {dtype_name} channels_last={cl} accel={acc} compile={comp}',
                    input=f'{b}x3x{h}x{w}')
+        if acc == 'on':
+            row['kernels'] = plans_in_use(ours)
         rows.append(row)
         print_row(row, 'ours', 'timm')
     return rows
@@ -292,8 +346,8 @@ def bench_train(args, device) -> list[dict]:
 def bench_detector(args, device) -> list[dict]:
     b, h, w = args.size
     import mmdet
-    ours = mm_model(os.path.join(ROOT, args.det_config), 'mmdet', device,
-                    dict(fuse_cpu_inference=args.fuse[0] == 'on'))
+    ours = maybe_accelerate(mm_model(os.path.join(ROOT, args.det_config), 'mmdet', device),
+                            args.accel[0] == 'on', args)
     swin_cfg = os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'configs', 'swin',
                             'mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py')
     ref = mm_model(swin_cfg, 'mmdet', device)
@@ -309,7 +363,8 @@ def bench_detector(args, device) -> list[dict]:
             return run
 
         row = run_pair('focalnet-t', predict(ours), 'swin-t', predict(ref), args, device)
-        row.update(setting=f'Mask R-CNN end-to-end predict {dtype_name}', input=f'{b}x3x{h}x{w}')
+        row.update(setting=f'Mask R-CNN end-to-end predict {dtype_name} accel={args.accel[0]}',
+                   input=f'{b}x3x{h}x{w}')
         rows.append(row)
         print_row(row, 'focalnet-t', 'swin-t')
     return rows
@@ -318,8 +373,8 @@ def bench_detector(args, device) -> list[dict]:
 def bench_segmentor(args, device) -> list[dict]:
     b, h, w = args.size
     import mmseg
-    ours = mm_model(os.path.join(ROOT, args.seg_config), 'mmseg', device,
-                    dict(fuse_cpu_inference=args.fuse[0] == 'on'))
+    ours = maybe_accelerate(mm_model(os.path.join(ROOT, args.seg_config), 'mmseg', device),
+                            args.accel[0] == 'on', args)
     swin_cfg = os.path.join(os.path.dirname(mmseg.__file__), '.mim', 'configs', 'swin',
                             'swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py')
     ref = mm_model(swin_cfg, 'mmseg', device)
@@ -335,13 +390,18 @@ def bench_segmentor(args, device) -> list[dict]:
             return run
 
         row = run_pair('focalnet-t', forward(ours), 'swin-t', forward(ref), args, device)
-        row.update(setting=f'UPerNet forward {dtype_name}', input=f'{b}x3x{h}x{w}')
+        row.update(setting=f'UPerNet forward {dtype_name} accel={args.accel[0]}',
+                   input=f'{b}x3x{h}x{w}')
         rows.append(row)
         print_row(row, 'focalnet-t', 'swin-t')
     return rows
 
 
 # ----------------------------------------------------------------------------- output
+def _fraction(stats_: dict) -> str:
+    return f", {100 * stats_['peak_fraction']:.0f}% of peak" if 'peak_fraction' in stats_ else ''
+
+
 def print_row(row: dict, a: str, b: str) -> None:
     extra = ''
     if 'max_abs_diff' in row:
@@ -350,31 +410,73 @@ def print_row(row: dict, a: str, b: str) -> None:
         extra += f"  memory {a}/{b} {row['memory_ratio']:.2f}"
     print(f"{row['setting']:<58} {row['input']:>12}  {a} {row[a]['median_ms']:9.1f} ms "
           f"(iqr {row[a]['iqr_ms']:.1f}, {row[a]['images_per_s']:.2f} img/s, "
-          f"{row[a]['peak_mib']:.0f} MiB)  {b} {row[b]['median_ms']:9.1f} ms "
+          f"{row[a]['peak_mib']:.0f} MiB{_fraction(row[a])})  {b} {row[b]['median_ms']:9.1f} ms "
           f"(iqr {row[b]['iqr_ms']:.1f}, {row[b]['images_per_s']:.2f} img/s, "
-          f"{row[b]['peak_mib']:.0f} MiB)  speedup {row['speedup']:.2f}x{extra}", flush=True)
+          f"{row[b]['peak_mib']:.0f} MiB{_fraction(row[b])})  speedup {row['speedup']:.2f}x{extra}",
+          flush=True)
+    for key, record in row.get('kernels', {}).items():
+        times = ', '.join(f'{name} {1e3 * t:.1f}' for name, t in record.items() if name != 'chosen')
+        print(f"    kernels {key}: {record['chosen']}  (block medians ms: {times})", flush=True)
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ['| setting | input | A | A median ms (IQR) | A img/s | A peak MiB | B | '
-             'B median ms (IQR) | B img/s | B peak MiB | speedup B/A | max abs diff |',
-             '|' + '---|' * 12]
+    lines = ['| setting | input | A | A median ms (IQR) | A img/s | A peak MiB | A % GEMM peak | B | '
+             'B median ms (IQR) | B img/s | B peak MiB | B % GEMM peak | speedup B/A | max abs diff |',
+             '|' + '---|' * 14]
     for r in rows:
-        a, b = [k for k in r if isinstance(r[k], dict)][:2]
+        a, b = r['pair']
         diff = f"{r['max_abs_diff']:.1e}" if 'max_abs_diff' in r else ''
+        frac = {k: f"{100 * r[k]['peak_fraction']:.0f}" if 'peak_fraction' in r[k] else ''
+                for k in (a, b)}
         lines.append(f"| {r['setting']} | {r['input']} | {a} | {r[a]['median_ms']:.1f} "
                      f"({r[a]['iqr_ms']:.1f}) | {r[a]['images_per_s']:.2f} | {r[a]['peak_mib']:.0f} | "
-                     f"{b} | {r[b]['median_ms']:.1f} ({r[b]['iqr_ms']:.1f}) | "
-                     f"{r[b]['images_per_s']:.2f} | {r[b]['peak_mib']:.0f} | {r['speedup']:.2f}x | "
-                     f"{diff} |")
+                     f"{frac[a]} | {b} | {r[b]['median_ms']:.1f} ({r[b]['iqr_ms']:.1f}) | "
+                     f"{r[b]['images_per_s']:.2f} | {r[b]['peak_mib']:.0f} | {frac[b]} | "
+                     f"{r['speedup']:.2f}x | {diff} |")
     return '\n'.join(lines)
+
+
+ISA_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16',
+             'avx_vnni', 'amx_tile', 'amx_bf16', 'amx_int8')
+
+
+def cpu_flags() -> set:
+    """The CPU's feature flags, as ``lscpu`` lists them (its 'Flags' line; /proc/cpuinfo if
+    lscpu is missing)."""
+    try:
+        out = subprocess.run(['lscpu'], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            if line.startswith('Flags:'):
+                return set(line.split(':', 1)[1].split())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    return set(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def isa_line() -> str:
+    flags = cpu_flags()
+    has = [f for f in ISA_FLAGS if f in flags]
+    lacks = [f for f in ('avx512f', 'amx_tile') if f not in flags]
+    caps = [f'{k}={os.environ[k]}' for k in ('ONEDNN_MAX_CPU_ISA', 'ATEN_CPU_CAPABILITY',
+                                             'MKL_ENABLE_INSTRUCTIONS') if os.environ.get(k)]
+    return (f'lscpu flags: {" ".join(has) or "none of " + ",".join(ISA_FLAGS)}'
+            f'{" (no " + ", ".join(lacks) + ")" if lacks else ""}; torch CPU kernels: '
+            f'{torch.backends.cpu.get_cpu_capability()}'
+            f'{"; caps " + " ".join(caps) if caps else ""}')
 
 
 def machine(device: str) -> str:
     if device == 'cuda':
         return f'{torch.cuda.get_device_name()} (torch {torch.__version__})'
-    return (f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
-            f'{torch.get_num_threads()} threads (torch {torch.__version__})')
+    load = ', '.join(f'{v:.2f}' for v in os.getloadavg())
+    return f'{machine_key()}; {os.cpu_count()} cores; load average {load}'
 
 
 def parse_args(argv=None):
@@ -384,8 +486,14 @@ def parse_args(argv=None):
     p.add_argument('--dtype', nargs='+', default=['fp32'], choices=list(DTYPES))
     p.add_argument('--channels-last', nargs='+', default=['on'], choices=['on', 'off'])
     p.add_argument('--compile', nargs='+', default=['off'], choices=['on', 'off'])
-    p.add_argument('--fuse', nargs='+', default=['on'], choices=['on', 'off'],
-                   help='fuse_cpu_inference of our backbone (detector/segmentor: the first value)')
+    p.add_argument('--accel', nargs='+', default=['on'], choices=['on', 'off'],
+                   help='measured CPU inference kernels on our model (off: the reference model '
+                   'alone; detector/segmentor: the first value)')
+    p.add_argument('--accel-cache', default=None,
+                   help='JSON file of measured kernel choices to reuse and extend (default: '
+                   'measure in this run)')
+    p.add_argument('--no-flops', action='store_true',
+                   help='skip the FLOP count (roofline fraction) of each model')
     p.add_argument('--with-cp', nargs='+', default=['on'], choices=['on', 'off'],
                    help='train: also compare with_cp=True against False (memory)')
     p.add_argument('--arch', default='tiny-srf')
@@ -413,7 +521,13 @@ def main(argv=None) -> list[dict]:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = args.device
-    print(f'# machine: {machine(device)}; reps {args.reps}, warm-up {args.warmup}, interleaved')
+    args.planner = KernelPlanner(cache_file=args.accel_cache)
+    args.gemm_peak = gemm_peak_gflops(device)
+    header = {'machine': machine(device), 'isa': isa_line() if device == 'cpu' else device,
+              'fp32_gemm_peak_gflops': args.gemm_peak}
+    print(f"# machine: {header['machine']}\n# {header['isa']}\n# fp32 GEMM peak "
+          f"{args.gemm_peak:.0f} GFLOP/s (torch.mm 2048^3, best of 5, {torch.get_num_threads()} "
+          f"threads); reps {args.reps}, warm-up {args.warmup}, interleaved")
     benches = dict(backbone=bench_backbone, train=bench_train, detector=bench_detector,
                    segmentor=bench_segmentor)
     rows = []
@@ -423,14 +537,15 @@ def main(argv=None) -> list[dict]:
         rows += benches[what](args, device)
     print()
     print(markdown(rows))
-    result = dict(machine=machine(device), focalnet_mm=focalnet_mm.__version__, rows=rows)
+    result = dict(header, focalnet_mm=focalnet_mm.__version__, rows=rows)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=1)
     if args.markdown:
         with open(args.markdown, 'w') as f:
-            f.write(f'Machine: {result["machine"]}\n\n{markdown(rows)}\n')
+            f.write(f'Machine: {header["machine"]}; {header["isa"]}; fp32 GEMM peak '
+                    f'{args.gemm_peak:.0f} GFLOP/s\n\n{markdown(rows)}\n')
     return rows
 
 

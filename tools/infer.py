@@ -57,6 +57,9 @@ def parse_args(argv=None):
     parser.add_argument('--out-dir', default='outputs/infer',
                         help='output folder of vis/ and preds/ (default: outputs/infer)')
     parser.add_argument('--device', default=None, help='e.g. cpu, cuda:0 (default: cuda if any)')
+    parser.add_argument('--no-accel', action='store_true',
+                        help='run the reference FocalNet only (by default CPU inference uses the '
+                        'kernels a one-time micro-benchmark measured faster on this machine)')
     parser.add_argument('--batch-size', type=int, default=1,
                         help='images per forward pass (default: 1)')
     parser.add_argument('--pred-score-thr', '--score-thr', dest='pred_score_thr', type=float,
@@ -202,6 +205,9 @@ def main(argv=None) -> int:
     from focalnet_mm.apis import build_inferencer
     inferencer = build_inferencer(args.model, weights=args.weights, device=args.device,
                                   show_progress=False, trusted=args.trusted)
+    if args.no_accel:
+        from focalnet_mm.models.cpu_accel import remove_acceleration
+        remove_acceleration(inferencer.model)
     writer = Writer(args.out_dir, base, vis=not args.no_vis, pred=not args.no_json)
 
     def run(paths):

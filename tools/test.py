@@ -42,6 +42,9 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument('--no-accel', action='store_true',
+                        help='run the reference FocalNet only (by default CPU inference uses the '
+                        'kernels a one-time micro-benchmark measured faster on this machine)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -142,6 +145,12 @@ def build_runner(args):
 def main(argv=None):
     args = parse_args(argv)
     runner = build_runner(args)
+    if not args.no_accel:
+        # measured CPU inference kernels for the FocalNet blocks (eval, no autograd, CPU fp32
+        # only; elsewhere, and per block where not measured faster, the reference forward)
+        import focalnet_mm  # noqa: F401  (the config's custom_imports registered it)
+        from focalnet_mm.models.cpu_accel import accelerate
+        accelerate(runner.model)
     return runner.test()
 
 

@@ -17,7 +17,12 @@ mmdet's / mmseg's inferencers (a mixin placed before them in the MRO):
   weights: the model is randomly initialised and an :class:`UntrainedModelWarning` says so;
 * class names/palette: from the checkpoint's ``meta.dataset_meta`` (as the parents), otherwise from
   the config's test dataset (the parents fall back to COCO / Cityscapes classes, which do not match
-  a model trained on another class list).
+  a model trained on another class list);
+* the FocalNet backbone gets the measured CPU inference kernels
+  (:func:`focalnet_mm.models.cpu_accel.accelerate`: used on the CPU only, and per block only where
+  a one-time micro-benchmark found them faster than the reference; same weights, outputs equal
+  within float rounding). ``accelerate_cpu = False`` on the class, or
+  ``focalnet_mm.models.cpu_accel.remove_acceleration(inferencer.model)``, runs the reference.
 """
 from __future__ import annotations
 
@@ -76,6 +81,7 @@ class FocalNetInferencerMixin:
     """Put before ``mmdet.apis.DetInferencer`` / ``mmseg.apis.MMSegInferencer`` in the bases."""
 
     trusted: bool = False
+    accelerate_cpu: bool = True
     model_entry: Optional[ModelEntry] = None
     _pending_checkpoint: Optional[dict] = None
     _weights_path: Optional[str] = None
@@ -116,9 +122,13 @@ class FocalNetInferencerMixin:
         self._pending_checkpoint, self._weights_path = checkpoint, weights
         try:
             # The parent builds the model and calls _load_weights_to_model (below) with None.
-            return super()._init_model(cfg, None, device)
+            model = super()._init_model(cfg, None, device)
         finally:
             self._pending_checkpoint = None  # do not keep the checkpoint's tensors alive
+        if self.accelerate_cpu:
+            from focalnet_mm.models.cpu_accel import accelerate
+            accelerate(model)
+        return model
 
     def _check_fits(self, model: torch.nn.Module, checkpoint: dict) -> None:
         from focalnet_mm.models.checkpoint import unwrap_state_dict

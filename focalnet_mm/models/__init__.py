@@ -1,7 +1,9 @@
 from .checkpoint import (CheckpointError, IncompatibleCheckpointError, UnsafeCheckpointError,
                          convert_checkpoint, load_pretrained, read_checkpoint)
 from .focalnet import ARCH_SETTINGS, FocalNet
+from .cpu_accel import accelerate, remove_acceleration
 from .focal_transformer import FocalTransformer  # noqa: F401  (registers type='FocalTransformer')
 
 __all__ = ['ARCH_SETTINGS', 'FocalNet', 'CheckpointError', 'IncompatibleCheckpointError',
-           'UnsafeCheckpointError', 'convert_checkpoint', 'load_pretrained', 'read_checkpoint']
+           'UnsafeCheckpointError', 'convert_checkpoint', 'load_pretrained', 'read_checkpoint',
+           'accelerate', 'remove_acceleration']

@@ -4,6 +4,12 @@ One implementation for mmdet, mmseg and mmpretrain. Parameter names follow the o
 classification/detection code (``patch_embed``, ``layers.{i}.blocks.{j}``, ``layers.{i}.downsample``,
 ``norm{i}``), so official checkpoints load without renaming; timm and HF checkpoints are converted
 by :mod:`focalnet_mm.models.checkpoint`.
+
+This is the reference implementation: every forward, in training and in eval, runs the equations
+below through the modules that own the parameters (forward hooks, wrappers and per-module FLOP
+counters see every layer), with no alternative code paths. Faster CPU inference kernels, chosen by
+measurement on the machine at hand, are applied to an eval model from outside by
+:func:`focalnet_mm.models.cpu_accel.accelerate`.
 """
 from __future__ import annotations
 
@@ -14,7 +20,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
-from torch.nn.modules.module import _global_forward_hooks
 from mmcv.cnn.bricks import DropPath
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
@@ -22,7 +27,7 @@ from mmengine.model.weight_init import constant_init, trunc_normal_init
 
 IntOrSeq = Union[int, Sequence[int]]
 
-# Named variants (SPEC §2). Windows are the ImageNet ones; detection/segmentation configs override
+# Named variants. Windows are the ImageNet ones; detection/segmentation configs override
 # ``focal_windows`` (e.g. 9), and the checkpoint loader pads the kernels.
 ARCH_SETTINGS: dict[str, dict] = {
     'tiny-srf': dict(embed_dims=96, depths=(2, 2, 6, 2), focal_levels=2, focal_windows=3),
@@ -45,6 +50,8 @@ _ARCH_DEFAULTS = dict(use_conv_embed=False, use_postln=False, use_layerscale=Fal
                       use_postln_in_modulation=False, normalize_modulator=False)
 
 
+
+
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of an NCHW tensor (parameters as ``nn.LayerNorm``).
 
@@ -57,88 +64,34 @@ class LayerNorm2d(nn.LayerNorm):
         return y if x.is_contiguous(memory_format=torch.channels_last) else y.contiguous()
 
 
-def _pointwise(x: torch.Tensor, linear: nn.Linear, rows: Optional[slice] = None,
-               scale: Optional[float] = None) -> torch.Tensor:
-    """``linear`` applied over the channels of an NCHW tensor as a 1x1 convolution (no permutes;
-    oneDNN/cuDNN run it natively in channels_last). ``rows`` selects output channels."""
-    weight, bias = linear.weight, linear.bias
-    if rows is not None:
-        weight, bias = weight[rows], bias[rows]
-    if scale is not None:
-        weight = weight * scale
-    return F.conv2d(x, _dense_grad(weight)[:, :, None, None], bias)
-
-
 def _dense_grad(weight: torch.Tensor) -> torch.Tensor:
-    """``weight`` as an (out, in * kh * kw) view. Convolutions on channels_last inputs return
+    """``weight`` through an (out, in * kh * kw) view. Convolutions on channels_last inputs return
     weight gradients whose size-1 dims carry other strides than the parameter's (same memory):
     DDP then warns "grad strides do not match bucket view strides" and copies every step. The
     gradient that flows back through this view has the parameter's strides."""
-    return weight.flatten(1)
+    return weight.flatten(1).view(weight.shape)
+
+
+class PointwiseLinear(nn.Linear):
+    """``nn.Linear`` over the channels of an NCHW map: a 1x1 convolution.
+
+    The parameters are ``nn.Linear``'s ((out, in) weight, as in the official checkpoints); run as a
+    1x1 convolution the layer keeps the input's memory format, so a channels_last map needs no
+    permute copies (oneDNN and cuDNN run it natively)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, _dense_grad(self.weight)[:, :, None, None], self.bias)
+
+
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d`` whose weight gradient keeps the parameter's strides (see :func:`_dense_grad`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, _dense_grad(self.weight), self.bias)
 
 
 def _layerscale(x: torch.Tensor, gamma: Union[nn.Parameter, float]) -> torch.Tensor:
     return x * gamma.view(-1, 1, 1) if isinstance(gamma, torch.Tensor) else x
-
-
-def _accumulate(acc: Optional[torch.Tensor], ctx: torch.Tensor, gate: torch.Tensor,
-                overwrite_ctx: bool) -> torch.Tensor:
-    """``acc + ctx * gate``, in place; the first term is written into ``ctx`` if allowed."""
-    if acc is not None:
-        return acc.addcmul_(ctx, gate)
-    return ctx.mul_(gate) if overwrite_ctx else ctx * gate
-
-
-def _fusable(module: nn.Module, x: torch.Tensor) -> bool:
-    """Whether ``module`` may use oneDNN's fused convolutions (the kernels torch.compile's CPU
-    backend emits: conv + GELU, conv + add, conv * mul) in eager mode: CPU fp32 inference without
-    autograd or autocast, channels_last input, module in eval mode with fusion enabled."""
-    return (module.fuse_cpu_inference and not module.training and not torch.is_grad_enabled()
-            and x.device.type == 'cpu' and x.dtype == torch.float32
-            and x.is_contiguous(memory_format=torch.channels_last)
-            and not torch.is_autocast_enabled("cpu") and not torch.compiler.is_compiling()
-            and not torch.jit.is_tracing())  # traces (FLOP counters, ONNX) need standard ops
-
-
-def _observed(module: nn.Module) -> bool:
-    """Whether forward hooks watch ``module``'s output (fusions that would change what they see,
-    e.g. a residual added inside the module, are then skipped)."""
-    return bool(module._forward_hooks or module._forward_pre_hooks or _global_forward_hooks)
-
-
-def _fused_conv(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], *,
-                groups: int = 1, unary: str = 'none', binary: Optional[str] = None,
-                other: Optional[torch.Tensor] = None, inplace: bool = False) -> torch.Tensor:
-    """Stride-1 'same' convolution with a fused post-op: ``unary(conv(x))`` or
-    ``conv(x) <binary> other`` (oneDNN; a Linear weight is taken as a 1x1 kernel). One pass over
-    memory instead of two or three, and no intermediate tensor. ``inplace`` (binary 'add' only)
-    writes the result into ``other``, which may be a channels_last-contiguous view."""
-    if weight.dim() == 2:
-        weight = weight[:, :, None, None]
-    pad, one = [weight.shape[-1] // 2] * 2, [1, 1]
-    if binary is None:  # GELU: the exact (erf) form, as nn.GELU()
-        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, pad, one, one, groups,
-                                                       unary, [], 'none' if unary == 'gelu' else None)
-    if inplace:
-        assert binary == 'add', binary
-        return torch.ops.mkldnn._convolution_pointwise_.binary(other, x, weight, bias, pad, one, one,
-                                                               groups, binary, None, None, [], None)
-    return torch.ops.mkldnn._convolution_pointwise.binary(x, other, weight, bias, pad, one, one,
-                                                          groups, binary, None, None, [], None)
-
-
-def _scaled(linear: nn.Linear, gamma: Union[nn.Parameter, float]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``gamma * linear(x)`` as one linear map (layerscale folded into the weights)."""
-    if not isinstance(gamma, torch.Tensor):
-        return linear.weight, linear.bias
-    return linear.weight * gamma[:, None], linear.bias * gamma
-
-
-class _DepthwiseConv2d(nn.Conv2d):
-    """nn.Conv2d whose weight gradient keeps the parameter's strides (see :func:`_dense_grad`)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, _dense_grad(self.weight).view(self.weight.shape), self.bias)
 
 
 class PatchEmbed(nn.Module):
@@ -171,157 +124,94 @@ class PatchEmbed(nn.Module):
 
 
 class FocalModulation(nn.Module):
-    """Focal modulation (SPEC §1) on NCHW tensors, in the input's memory format.
+    """Focal modulation on NCHW maps (any memory format; the output keeps the input's).
 
-    ``f``/``proj`` keep the official ``nn.Linear`` parameters and run as 1x1 convolutions; ``f`` is
-    applied as three convolutions (q, ctx, gates) so that every operand stays contiguous.
-    ``gate_probe``/``modulator_probe`` are identities: register forward hooks on them to capture the
-    gates (B, L+1, H, W) and the modulator (B, C, H, W) at no cost to the normal forward.
+    With ``L = focal_level`` and ``k_l = focal_factor * l + focal_window``::
+
+        q, ctx_0, g = f(x)                       split over channels: C, C, L + 1
+        ctx_l = GELU(DWConv_{k_l}(ctx_{l-1}))    focal levels l = 1..L (depth-wise, same padding)
+        ctx_{L+1} = GELU(mean_HW(ctx_L))         global context
+        ctx_all = sum_{l=1..L+1} g_l * ctx_l     (/ (L + 1) with ``normalize_modulator``)
+        out = proj(q * h(ctx_all))               (LayerNorm before proj: ``use_postln_in_modulation``)
+
+    ``f``/``proj`` keep the official ``nn.Linear`` parameters (as 1x1 convolutions), ``h`` is a
+    1x1 convolution. ``gate_probe``/``modulator_probe`` are identities: register forward hooks on
+    them to capture the gates ``g`` (B, L+1, H, W) and the modulator ``h(ctx_all)`` (B, C, H, W).
     """
-
-    # fused inference: run wide large-kernel depth-wise convs in NCHW (see _planar_depthwise)
-    planar_depthwise = True
 
     def __init__(self, dim: int, focal_window: int, focal_level: int, focal_factor: int = 2,
                  proj_drop: float = 0., use_postln_in_modulation: bool = False,
-                 normalize_modulator: bool = False, fuse_cpu_inference: bool = True):
+                 normalize_modulator: bool = False):
         super().__init__()
         self.dim = dim
-        self.fuse_cpu_inference = fuse_cpu_inference
         self.focal_level = focal_level
         self.normalize_modulator = normalize_modulator
+        self.use_postln_in_modulation = use_postln_in_modulation
         self.kernel_sizes = [focal_factor * k + focal_window for k in range(focal_level)]
-        self.f = nn.Linear(dim, 2 * dim + focal_level + 1)
-        self.h = nn.Conv2d(dim, dim, kernel_size=1)
+        self.f = PointwiseLinear(dim, 2 * dim + focal_level + 1)
+        self.h = Conv2d(dim, dim, kernel_size=1)
         self.act = nn.GELU()
-        self.proj = nn.Linear(dim, dim)
+        self.proj = PointwiseLinear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
         self.focal_layers = nn.ModuleList(
-            nn.Sequential(_DepthwiseConv2d(dim, dim, k, padding=k // 2, groups=dim, bias=False), nn.GELU())
+            nn.Sequential(Conv2d(dim, dim, k, padding=k // 2, groups=dim, bias=False), nn.GELU())
             for k in self.kernel_sizes)
         if use_postln_in_modulation:
             self.ln = LayerNorm2d(dim)
         self.gate_probe = nn.Identity()
         self.modulator_probe = nn.Identity()
 
-    def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None,
-                gamma: Union[nn.Parameter, float] = 1.0) -> torch.Tensor:
-        """Returns ``proj(out)``; with ``residual`` (fused inference only, see
-        :func:`_fusable`), ``residual + gamma * proj(out)`` computed by the proj convolution."""
-        dim, levels = self.dim, self.focal_level
-        fused = _fusable(self, x)
-        f = self._f_fused if fused else _pointwise
-        q = f(x, self.f, slice(0, dim))
-        ctx = f(x, self.f, slice(dim, 2 * dim))
-        gates = self.gate_probe(f(x, self.f, slice(2 * dim, None)))
-        # gated sum over levels, accumulated in place (the products are not kept for backward).
-        # Without autograd a level's context is dead once the next level has read it: the first
-        # one then becomes the accumulator (one tensor fewer to allocate per block), unless a
-        # hook may hold it.
-        no_grad = not torch.is_grad_enabled()
-        ctx_all, pending = None, None  # (level output not yet accumulated, its gate, overwritable)
-        planar = fused and self._planar_depthwise()
-        src = ctx.contiguous() if planar else ctx  # the depth-wise chain's input/output layout
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        levels = self.focal_level
+        q, ctx, gates = torch.split(self.f(x), (self.dim, self.dim, levels + 1), dim=1)
+        gates = self.gate_probe(gates)
+        ctx_all = 0.
         for level, focal_layer in enumerate(self.focal_layers):
-            if fused:
-                src = _fused_conv(src, focal_layer[0].weight, None, groups=dim, unary='gelu')
-                ctx = src.contiguous(memory_format=torch.channels_last) if planar else src
-            else:
-                ctx = focal_layer(ctx)
-            if pending is not None:
-                ctx_all = _accumulate(ctx_all, *pending)
-            pending = ctx, gates[:, level:level + 1], no_grad and not _observed(focal_layer)
-        ctx_all = _accumulate(ctx_all, *pending[:2], False)  # the last one is read below
+            ctx = focal_layer(ctx)
+            ctx_all = ctx_all + ctx * gates[:, level:level + 1]
         ctx_global = self.act(ctx.mean((2, 3), keepdim=True))
-        ctx_all = ctx_all.addcmul_(ctx_global, gates[:, levels:])
-        # normalize_modulator divides ctx_all by L+1: folded into h's weight (linear, exact math)
-        scale = 1.0 / (levels + 1) if self.normalize_modulator else None
-        if fused and not _observed(self.modulator_probe):  # q * h(ctx_all) in one kernel
-            weight = self.h.weight if scale is None else self.h.weight * scale
-            out = _fused_conv(ctx_all, weight, self.h.bias, binary='mul', other=q)
-        else:
-            out = q * self.modulator_probe(_pointwise(ctx_all, self.h, scale=scale))
-        if hasattr(self, 'ln'):
+        ctx_all = ctx_all + ctx_global * gates[:, levels:]
+        if self.normalize_modulator:
+            ctx_all = ctx_all / (levels + 1)
+        modulator = self.modulator_probe(self.h(ctx_all))
+        out = q * modulator
+        if self.use_postln_in_modulation:
             out = self.ln(out)
-        if residual is not None:
-            return _fused_conv(out, *_scaled(self.proj, gamma), binary='add', other=residual)
-        return self.proj_drop(_pointwise(out, self.proj))
-
-    def _planar_depthwise(self) -> bool:
-        """oneDNN's channels_last depth-wise kernel is 1.4-2.4x slower than its planar (NCHW) one
-        for wide maps with large kernels (>= 192 channels, all kernels >= 9: FocalNet-T/S/B
-        stages 2-4 at window 9, measured on AVX-512 with 2 threads), more than the layout copies
-        cost; narrower maps or small kernels are faster in channels_last. Same arithmetic."""
-        return self.planar_depthwise and self.dim >= 192 and min(self.kernel_sizes) >= 9
-
-    @staticmethod
-    def _f_fused(x: torch.Tensor, linear: nn.Linear, rows: slice) -> torch.Tensor:
-        # oneDNN also for the plain 1x1 convs (aten takes a slower GEMM path for them with 1 thread)
-        return _fused_conv(x, linear.weight[rows], linear.bias[rows])
+        return self.proj_drop(self.proj(out))
 
 
 class Mlp(nn.Module):
+    """fc1 -> GELU -> fc2 over the channels of an NCHW map (``nn.Linear`` parameters)."""
 
-    # hidden activations per band in :meth:`add_to_` (measured on 2 cores: 6-8 MiB bands run the
-    # stage-1 MLP of FocalNet-T at 800x1216 in 27 ms instead of 51 ms unbanded; smaller bands lose
-    # to call overhead, a whole stage-4 map is best in one piece)
-    band_bytes = 8 * 2**20
-
-    def __init__(self, dim: int, hidden_dim: int, drop: float = 0., fuse_cpu_inference: bool = True):
+    def __init__(self, dim: int, hidden_dim: int, drop: float = 0.):
         super().__init__()
-        self.fuse_cpu_inference = fuse_cpu_inference
-        self.fc1 = nn.Linear(dim, hidden_dim)
+        self.fc1 = PointwiseLinear(dim, hidden_dim)
         self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden_dim, dim)
+        self.fc2 = PointwiseLinear(hidden_dim, dim)
         self.drop = nn.Dropout(drop)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # NCHW
-        if not _fusable(self, x):
-            return self.drop(_pointwise(self.drop(self.act(_pointwise(x, self.fc1))), self.fc2))
-        return _fused_conv(_fused_conv(x, self.fc1.weight, self.fc1.bias, unary='gelu'),
-                           self.fc2.weight, self.fc2.bias)
-
-    def add_to_(self, x: torch.Tensor, norm: nn.Module,
-                gamma: Union[nn.Parameter, float] = 1.0) -> torch.Tensor:
-        """``x += gamma * mlp(norm(x))`` in place (fused inference only, see :func:`_fusable`).
-
-        Everything here is per pixel, so ``x`` is processed in bands of rows (contiguous in
-        channels_last): a band's 4C hidden activations stay in cache and the whole hidden map is
-        never allocated (at stage 1 it is the largest tensor of the network), and fc2 adds its
-        output into ``x`` directly. Same arithmetic per pixel as the unbanded path.
-        """
-        n, _, h, w = x.shape
-        row_bytes = w * self.fc1.out_features * x.element_size()  # hidden activations of a row
-        if n * h * row_bytes <= 2 * self.band_bytes:  # small map: the whole batch at once
-            bands = [x]
-        else:  # bands of equal height, at most band_bytes each
-            num = -(-h * row_bytes // self.band_bytes)
-            rows = -(-h // num)
-            bands = [x[i:i + 1, :, r:r + rows] for i in range(n) for r in range(0, h, rows)]
-        w2, b2 = _scaled(self.fc2, gamma)
-        for band in bands:
-            hidden = _fused_conv(norm(band), self.fc1.weight, self.fc1.bias, unary='gelu')
-            _fused_conv(hidden, w2, b2, binary='add', other=band, inplace=True)
-        return x
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
 class FocalNetBlock(nn.Module):
-    """Pre-norm (default) or post-norm (``use_postln``) residual block with optional layerscale."""
+    """Residual block: ``x + gamma_1 * modulation(norm1(x))``, then ``x + gamma_2 * mlp(norm2(x))``
+    (pre-norm, the default); with ``use_postln`` the norms follow the branches instead
+    (``x + gamma_1 * norm1(modulation(x))``). ``gamma`` is the layerscale (1 without it)."""
 
     def __init__(self, dim: int, focal_level: int, focal_window: int, mlp_ratio: float = 4.,
                  drop: float = 0., drop_path: float = 0., use_postln: bool = False,
                  use_layerscale: bool = False, layerscale_value: float = 1e-4,
-                 fuse_cpu_inference: bool = True, with_cp: bool = False, **modulation_kwargs):
+                 with_cp: bool = False, **modulation_kwargs):
         super().__init__()
         self.use_postln = use_postln
         self.with_cp = with_cp
-        self.fuse_cpu_inference = fuse_cpu_inference
         self.norm1 = LayerNorm2d(dim)
         self.modulation = FocalModulation(dim, focal_window, focal_level, proj_drop=drop,
-                                          fuse_cpu_inference=fuse_cpu_inference, **modulation_kwargs)
+                                          **modulation_kwargs)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
         self.norm2 = LayerNorm2d(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop, fuse_cpu_inference)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
         if use_layerscale:
             self.gamma_1 = nn.Parameter(layerscale_value * torch.ones(dim))
             self.gamma_2 = nn.Parameter(layerscale_value * torch.ones(dim))
@@ -329,12 +219,6 @@ class FocalNetBlock(nn.Module):
             self.gamma_1 = self.gamma_2 = 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # NCHW
-        if (not self.use_postln and _fusable(self, x)
-                and not any(map(_observed, (self.modulation, self.norm2, self.mlp)))):
-            # residual adds done by the proj / fc2 convolutions; the MLP's into the fresh tensor
-            # that the modulation returned (no one else holds it)
-            x = self.modulation(self.norm1(x), residual=x, gamma=self.gamma_1)
-            return self.mlp.add_to_(x, self.norm2, self.gamma_2)
         if self.with_cp and x.requires_grad:
             # each residual branch is its own checkpoint: backward recomputes half a block at a
             # time (the MLP's 4C hidden activations or the modulation's), not the whole block
@@ -370,6 +254,7 @@ class FocalNetStage(nn.Module):
         return x, (None if self.downsample is None else self.downsample(x))
 
 
+
 def _per_stage(name: str, value: IntOrSeq, num_stages: int) -> list[int]:
     values = [value] * num_stages if isinstance(value, int) else list(value)
     if len(values) != num_stages or not all(isinstance(v, int) for v in values):
@@ -392,7 +277,10 @@ class FocalNet(BaseModule):
         stem_padding: padding of the 7x7 stem conv when ``use_conv_embed`` (2 = classification
             checkpoints, 3 = the old detection code).
         use_postln / use_layerscale / layerscale_value / use_postln_in_modulation /
-            normalize_modulator: see SPEC §1.
+            normalize_modulator: the switches of the large variants: norms after the residual
+            branches instead of before, per-channel branch scales initialised to
+            ``layerscale_value``, a LayerNorm before the modulation's output projection,
+            ``ctx_all`` averaged over the L + 1 levels (see :class:`FocalModulation`).
         out_indices: stages whose outputs (each with its own LayerNorm ``norm{i}``) are returned.
         frozen_stages: -1 freezes nothing, 0 the stem, i the stem and stages 0..i-1 (kept after
             ``train()``).
@@ -402,12 +290,6 @@ class FocalNet(BaseModule):
             convolutions are fastest and LayerNorm needs no permute copies. ``False`` keeps
             contiguous NCHW throughout (timm's layout); outputs are equal (tested), and are
             always returned as contiguous NCHW.
-        fuse_cpu_inference: in CPU fp32 inference (eval mode, no autograd, channels_last), run
-            conv + GELU, h-conv * q and proj/fc2-conv + residual as single oneDNN kernels (the
-            fusions torch.compile's CPU backend makes, here in eager mode), the MLP in bands of
-            rows added into the residual in place, and wide large-kernel depth-wise convs in
-            NCHW. Outputs equal the plain path within float rounding (tested); training,
-            autocast, CUDA and ``torch.compile`` always take the plain path.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads official, timm, HF or mm
             checkpoints (see :func:`focalnet_mm.models.checkpoint.load_pretrained`); add
             ``trusted=True`` to unpickle legacy files that are not plain tensors.
@@ -436,7 +318,6 @@ class FocalNet(BaseModule):
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  channels_last: bool = True,
-                 fuse_cpu_inference: bool = True,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         cfg = self._resolve_arch(arch, dict(
@@ -472,7 +353,7 @@ class FocalNet(BaseModule):
                               layerscale_value, focal_factor=focal_factor,
                               use_postln_in_modulation=cfg['use_postln_in_modulation'],
                               normalize_modulator=cfg['normalize_modulator'],
-                              fuse_cpu_inference=fuse_cpu_inference, with_cp=with_cp)
+                              with_cp=with_cp)
                 for j in range(depth)
             ]
             downsample = (PatchEmbed(dim, 2 * dim, 2, cfg['use_conv_embed'], patch_norm)
