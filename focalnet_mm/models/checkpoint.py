@@ -66,11 +66,17 @@ def mmengine_safe_globals() -> list:
     return safe
 
 
-class PickledTrainingConfig(dict):
-    """What a ``yacs.config.CfgNode`` (the training config that the official FocalNet training
-    code pickles next to the weights: ``{'model': ..., 'config': CfgNode, ...}``) unpickles to in a
-    weights-only read: a plain ``dict`` with its keys and attributes, built without importing or
-    running any yacs code (yacs need not be installed)."""
+class PickledTrainingConfig:
+    """Stands in for ``yacs.config.CfgNode`` (the training config that the official FocalNet
+    training code pickles next to the weights: ``{'model': ..., 'config': CfgNode, ...}``) in a
+    weights-only read: the node unpickles to a plain ``collections.OrderedDict`` with its keys
+    (and yacs' bookkeeping as attributes), without importing or running any yacs code (yacs need
+    not be installed). torch's weights-only unpickler fills only exact dict types, hence the
+    ``OrderedDict`` instead of an instance of this class."""
+
+    def __new__(cls, *args, **kwargs):
+        import collections
+        return collections.OrderedDict()
 
 
 def pretrained_safe_globals() -> list:
