@@ -53,7 +53,9 @@ def _fused_calls(model, x) -> int:
 
 
 def _exact(ref, x):
-    return copy.deepcopy(ref).double()(x.double())
+    """The reference in fp64 on the first sample (the rounding error is measured there: fp64
+    convolutions are slow)."""
+    return copy.deepcopy(ref).double()(x[:1].double())
 
 
 @pytest.mark.parametrize('plan', [FUSED, BlockPlan(True, True, 0), BlockPlan(True, True, 4096)],
