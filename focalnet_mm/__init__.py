@@ -1,7 +1,8 @@
 """FocalNet (Focal Modulation Networks) for OpenMMLab 3.x.
 
 ``import focalnet_mm`` (or ``custom_imports=dict(imports=['focalnet_mm'])`` in a config)
-* registers ``FocalNet`` in the mmdet, mmseg and mmpretrain ``MODELS`` registries;
+* registers ``FocalNet`` and ``FocalTransformer`` in the mmdet, mmseg and mmpretrain ``MODELS``
+  registries;
 * registers the training hooks of :mod:`focalnet_mm.engine` (``RNGStateHook``,
   ``AtomicCheckpointHook``, ``DistLossAverageHook``) in mmengine's ``HOOKS``;
 * keeps mmpretrain (which mmdet imports) importable with HF transformers >= 4.57 installed

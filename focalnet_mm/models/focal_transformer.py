@@ -718,22 +718,3 @@ def load_pretrained(model: FocalTransformer, path: str, trusted: bool = False,
         if kept:
             logger.info(f'FocalTransformer: not in the checkpoint, kept at init: {kept}')
     return kept
-
-
-def register_focal_transformer() -> list[str]:
-    """Register :class:`FocalTransformer` in the registries that hold FocalNet."""
-    import importlib
-    from ..registry import MM_REGISTRIES
-    scopes = []
-    for module_name in MM_REGISTRIES:
-        try:
-            models = importlib.import_module(module_name).MODELS
-        except ImportError:
-            continue
-        if models.module_dict.get('FocalTransformer') is not FocalTransformer:
-            models.register_module(module=FocalTransformer, force=True)
-        scopes.append(models.scope)
-    return scopes
-
-
-register_focal_transformer()
