@@ -10,8 +10,9 @@ setup:
 demo: setup
 	$(PY) tools/run_demo.py
 
+# Unit and integration tiers side by side (tools/run_tests.sh); PYTEST_ARGS go to both.
 test: setup
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	bash tools/run_tests.sh $(PYTEST_ARGS)
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not integration" $(PYTEST_ARGS)
