@@ -108,22 +108,6 @@ def _init_cpu_process_group(launcher: str, dist_cfg: dict) -> None:
     dist.init_process_group(backend='gloo', rank=rank, world_size=world, **kwargs)
 
 
-def setup_amp(cfg) -> None:
-    """``--amp`` as mmdet's tool: AmpOptimWrapper with dynamic loss scaling.
-
-    mmengine's AmpOptimWrapper only runs on CUDA/NPU/MLU/MUSA devices (it asserts so); on a CPU-only
-    machine we stop with a clear message instead of its assertion.
-    """
-    import torch
-    if not torch.cuda.is_available():
-        from mmengine.device import get_device
-        if get_device() == 'cpu':
-            raise SystemExit('--amp: mmengine\'s AmpOptimWrapper needs a GPU (or NPU/MLU/MUSA); '
-                             'this machine has none. Train without --amp on CPU.')
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.loss_scale = 'dynamic'
-
-
 def default_work_dir(cfg, config_path: str, work_dir: str | None) -> None:
     # priority: CLI > segment in file > config file name
     if work_dir is not None:

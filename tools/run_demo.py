@@ -21,11 +21,8 @@ import json
 import os
 
 # Before torch (libgomp) is loaded: idle OpenMP threads spin only briefly, then sleep. libgomp's
-# default spinning makes jobs that share a small machine starve each other. Measured on the 2
-# shared cores here: a UPerNet demo step took 17.7 s with the default while another job ran; two
-# UPerNet steps side by side took 4.4 s each with GOMP_SPINCOUNT=8000 (7.1 s with 20000, 4.1 s
-# with OMP_WAIT_POLICY=PASSIVE); a lone Mask R-CNN step costs 3.16 s with 8000 as with the
-# default (PASSIVE: 3.9 s). A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT take precedence.
+# default spinning makes jobs that share a small machine starve each other (measurements: the
+# "Threads" section of docs/speed.md). A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT take precedence.
 if 'OMP_WAIT_POLICY' not in os.environ:
     os.environ.setdefault('GOMP_SPINCOUNT', '8000')
 import os.path as osp

@@ -34,7 +34,7 @@ from typing import Optional
 
 import numpy as np
 import torch
-from mmengine.dist import all_gather_object, get_rank, get_world_size, is_main_process
+from mmengine.dist import all_gather_object, all_reduce, get_rank, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.registry import HOOKS
 
@@ -297,7 +297,8 @@ class AtomicCheckpointHook(CheckpointHook):
                 runner.logger.warning(f'removed the partial checkpoint {path} of a killed save')
 
     def _save_checkpoint_with_step(self, runner, step, meta):
-        # as CheckpointHook._save_checkpoint_with_step, but old checkpoints are removed last
+        # Overrides a private method of mmengine 0.10's CheckpointHook (hence mmengine<0.11 in
+        # setup.cfg): the same steps, but old checkpoints are removed last.
         outdated = []
         if self.max_keep_ckpts > 0:
             if not (len(self.keep_ckpt_ids) > 0 and self.keep_ckpt_ids[-1] == step):
@@ -351,14 +352,9 @@ class DistLossAverageHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if not outputs or get_world_size() == 1:
             return
-        import torch.distributed as dist
         keys = [k for k, v in outputs.items()
                 if isinstance(v, (int, float)) or (torch.is_tensor(v) and v.numel() == 1)]
         values = torch.tensor([float(outputs[k]) for k in keys], dtype=torch.float64)
-        backend = dist.get_backend()
-        if backend == 'nccl':
-            values = values.cuda()
-        dist.all_reduce(values)
-        values = (values / get_world_size()).cpu()
+        all_reduce(values, op='mean')  # moves to the backend's device and back
         for k, v in zip(keys, values.tolist()):
             outputs[k] = v

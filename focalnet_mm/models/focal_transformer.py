@@ -73,6 +73,8 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, trunc_normal_, trunc_normal_init
 
+from .stages import FrozenStagesMixin
+
 IntOrSeq = Union[int, Sequence[int]]
 
 # The official ImageNet-1k models (configs/focal_*_patch4_window7_224.yaml): window 7, 2 focal
@@ -424,7 +426,7 @@ def _per_stage(name: str, value, num_stages: int, kind=int) -> list:
     return values
 
 
-class FocalTransformer(BaseModule):
+class FocalTransformer(FrozenStagesMixin, BaseModule):
     """Focal Transformer backbone returning multi-scale NCHW features (strides 4, 8, 16, 32).
 
     Args:
@@ -587,23 +589,8 @@ class FocalTransformer(BaseModule):
               f'`frozen_stages` must be in [-1, {n}], got {frozen_stages!r}')
 
     # ------------------------------------------------------------------ mm conventions
-    def _freeze_stages(self) -> None:
-        frozen = []
-        if self.frozen_stages >= 0:
-            frozen += [self.patch_embed, self.pos_drop]
-        for i in range(1, self.frozen_stages + 1):
-            frozen.append(self.layers[i - 1])
-            if (i - 1) in self.out_indices:
-                frozen.append(getattr(self, f'norm{i - 1}'))
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'FocalTransformer':
-        super().train(mode)
-        self._freeze_stages()
-        return self
+    def _stem_modules(self) -> list[nn.Module]:
+        return [self.patch_embed, self.pos_drop]
 
     def init_weights(self) -> None:
         for m in self.modules():

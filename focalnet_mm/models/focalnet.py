@@ -25,6 +25,8 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, trunc_normal_init
 
+from .stages import FrozenStagesMixin
+
 IntOrSeq = Union[int, Sequence[int]]
 
 # Named variants. Windows are the ImageNet ones; detection/segmentation configs override
@@ -263,7 +265,7 @@ def _per_stage(name: str, value: IntOrSeq, num_stages: int) -> list[int]:
     return values
 
 
-class FocalNet(BaseModule):
+class FocalNet(FrozenStagesMixin, BaseModule):
     """FocalNet backbone returning multi-scale NCHW features (strides 4, 8, 16, 32).
 
     Args:
@@ -420,24 +422,6 @@ class FocalNet(BaseModule):
               f'`frozen_stages` must be in [-1, {num_stages}], got {frozen_stages!r}')
 
     # ------------------------------------------------------------------ mm conventions
-    def _freeze_stages(self) -> None:
-        frozen = []
-        if self.frozen_stages >= 0:
-            frozen.append(self.patch_embed)
-        for i in range(1, self.frozen_stages + 1):
-            frozen.append(self.layers[i - 1])
-            if (i - 1) in self.out_indices:
-                frozen.append(getattr(self, f'norm{i - 1}'))
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'FocalNet':
-        super().train(mode)
-        self._freeze_stages()
-        return self
-
     def init_weights(self) -> None:
         for m in self.modules():
             if isinstance(m, nn.Linear):
