@@ -69,8 +69,12 @@ def test_param_count_matches_paper(arch):
     assert abs(total - paper) <= tol, f'{arch}: {total:.3f}M vs paper {paper}M'
 
 
-def _timm_model(arch: str, **overrides):
+def _timm_model(arch, **overrides):
+    """timm's preset ``arch``, or (``arch`` a dict) timm's FocalNet class with ``overrides`` alone."""
     timm = pytest.importorskip('timm')
+    if isinstance(arch, dict):
+        from timm.models.focalnet import FocalNet as TimmFocalNet
+        return TimmFocalNet(num_classes=0, **overrides).eval()
     name = 'focalnet_' + arch.replace('-', '_')
     return timm.create_model(name, pretrained=False, num_classes=0, **overrides).eval()
 
@@ -79,13 +83,28 @@ def _timm_features(model, x):
     return model.forward_intermediates(x, intermediates_only=True)
 
 
+# Small stand-ins of the big presets: every switch of large-fl3 (conv embedding, post-norm,
+# layerscale) and huge-fl3 (+ LayerNorm in the modulation), and large-fl4's normalised modulator
+# with 4 levels, at widths where fp64 runs take a second. The big presets themselves are checked
+# key by key and shape by shape against timm on the meta device (test below).
+_SMALL = dict(embed_dims=32, depths=(1, 1, 3, 1))
+_SMALL_BIG = dict(_SMALL, use_conv_embed=True, use_postln=True, use_layerscale=True)
+_TIMM_SMALL = dict(embed_dim=32, depths=(1, 1, 3, 1))
+_TIMM_SMALL_BIG = dict(_TIMM_SMALL, use_overlap_down=True, use_post_norm=True, layerscale_value=1e-4)
 PARITY_CASES = [
     ('tiny-srf', {}, {}),
     ('tiny-lrf', {}, {}),
     ('tiny-lrf', dict(normalize_modulator=True), dict(normalize_modulator=True)),
-    ('large-fl3', {}, {}),
-    ('huge-fl3', {}, {}),
+    (dict(_SMALL_BIG, focal_levels=3, focal_windows=5), {},
+     dict(_TIMM_SMALL_BIG, focal_levels=(3,) * 4, focal_windows=(5,) * 4)),
+    (dict(_SMALL_BIG, focal_levels=4, focal_windows=3, normalize_modulator=True), {},
+     dict(_TIMM_SMALL_BIG, focal_levels=(4,) * 4, focal_windows=(3,) * 4, normalize_modulator=True)),
+    (dict(_SMALL_BIG, focal_levels=3, focal_windows=3, use_postln_in_modulation=True), {},
+     dict(_TIMM_SMALL_BIG, focal_levels=(3,) * 4, focal_windows=(3,) * 4,
+          use_post_norm_in_modulation=True)),
 ]
+PARITY_IDS = ['tiny-srf', 'tiny-lrf', 'tiny-lrf-normmod', 'small-large-fl3', 'small-large-fl4',
+              'small-huge-fl3']
 
 
 def _timm_normed(ours, ref, x):
@@ -100,8 +119,7 @@ def _timm_normed(ours, ref, x):
 
 @pytest.mark.parametrize('dtype,scale', [(torch.float32, 0.2), (torch.float64, 1.0)],
                          ids=['fp32', 'fp64'])
-@pytest.mark.parametrize('arch,ours_kw,timm_kw', PARITY_CASES,
-                         ids=['tiny-srf', 'tiny-lrf', 'tiny-lrf-normmod', 'large-fl3', 'huge-fl3'])
+@pytest.mark.parametrize('arch,ours_kw,timm_kw', PARITY_CASES, ids=PARITY_IDS)
 def test_parity_with_timm(arch, ours_kw, timm_kw, dtype, scale):
     """Identical (converted) weights give identical stage features.
 
@@ -132,6 +150,18 @@ def test_parity_with_timm(arch, ours_kw, timm_kw, dtype, scale):
             torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10, msg=lambda m: f'stage {i}: {m}')
     else:
         assert_same_function_fp32(feats, ref_feats, exact, what=f'{arch} vs timm')
+
+
+@pytest.mark.parametrize('arch', [a for a in ALL_ARCHS if a.startswith(('large', 'xlarge', 'huge'))])
+def test_big_presets_match_timm_key_by_key(arch):
+    """The big presets, on the meta device: our state_dict converted to timm's names has exactly
+    timm's preset keys and shapes (the function is checked on the small stand-ins above)."""
+    with torch.device('meta'):
+        ours = FocalNet(arch)
+        ref = _timm_model(arch)
+    converted = official_to_timm(ours.state_dict(), use_postln=ours.arch_settings['use_postln'])
+    theirs = {k: v.shape for k, v in ref.state_dict().items() if not k.startswith(('head', 'norm.'))}
+    assert {k: v.shape for k, v in converted.items()} == theirs
 
 
 def test_timm_state_dict_converts_back():

@@ -250,7 +250,8 @@ def maybe_accelerate(model, on: bool, args):
     return model
 
 
-def run_pair(name_a, fn_a, name_b, fn_b, args, device) -> dict:
+def run_pair(name_a, fn_a, name_b, fn_b, args, device, flops: dict | None = None) -> dict:
+    """``flops``: name -> FLOPs of one call, where counting the call itself would be wrong."""
     fn_a()  # untimed: compiles, plans the accelerated kernels (their micro-benchmark)
     fn_b()
     times = interleaved({name_a: fn_a, name_b: fn_b}, device, args.reps, args.warmup)
@@ -261,7 +262,7 @@ def run_pair(name_a, fn_a, name_b, fn_b, args, device) -> dict:
             fn()
         row[name]['peak_mib'] = mem.mib
         if args.gemm_peak and not args.no_flops:
-            row[name]['gflop'] = count_flops(fn) / 1e9
+            row[name]['gflop'] = (flops[name] if flops else count_flops(fn)) / 1e9
             row[name]['peak_fraction'] = (row[name]['gflop'] / (row[name]['median_ms'] / 1e3)
                                           / args.gemm_peak)
     row['speedup'] = row[name_b]['median_ms'] / row[name_a]['median_ms']
@@ -320,7 +321,16 @@ def bench_train(args, device) -> list[dict]:
         ours, ref = backbone_pair(args.arch, args.windows, args.levels, device, cl == 'on')
         ours.train()
         ref_feats = TimmFeatures(ref, ours).train()
-        row = run_pair('ours', step_fn(ours, ours), 'timm', step_fn(ref, ref_feats), args, device)
+        step_flops = None
+        if args.gemm_peak and not args.no_flops:
+            # A step is 3x the forward (backward: grad input + grad weight). Counting the step
+            # itself is wrong: torch's counter ignores `groups` in convolution_backward and counts
+            # each depth-wise conv's backward as a dense conv (18x the forward for FocalNet-T).
+            with torch.no_grad():
+                fwd = 3 * count_flops(lambda: ours(x))
+            step_flops = dict(ours=fwd, timm=fwd, with_cp=fwd, no_cp=fwd)
+        row = run_pair('ours', step_fn(ours, ours), 'timm', step_fn(ref, ref_feats), args, device,
+                       step_flops)
         row.update(setting=f'train {args.arch} {dtype_name} channels_last={cl}', input=f'{b}x3x{h}x{w}')
         rows.append(row)
         print_row(row, 'ours', 'timm')
@@ -334,7 +344,7 @@ def bench_train(args, device) -> list[dict]:
             with_cp.load_state_dict(plain.state_dict())
             plain.train(), with_cp.train()
             row = run_pair('with_cp', step_fn(with_cp, with_cp), 'no_cp', step_fn(plain, plain),
-                           args, device)
+                           args, device, step_flops)
             row['memory_ratio'] = row['with_cp']['peak_mib'] / max(row['no_cp']['peak_mib'], 1e-9)
             row.update(setting=f'train {args.arch} {dtype_name} channels_last={cl}: with_cp vs not',
                        input=f'{b}x3x{h}x{w}')
