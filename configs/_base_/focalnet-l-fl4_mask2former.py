@@ -1,22 +1,19 @@
 # What the mmdet (COCO panoptic) and mmseg (ADE20K) FocalNet-L Mask2Former configs share: the
 # backbone and the optimizer's per-parameter keys. Variables only (no `model`/`optim_wrapper`
 # keys, which the mmdet/mmseg Mask2Former base beside this file defines): the configs put them in
-# place with `{{_base_.*}}`.
+# place with `{{_base_.*}}`. The runtime comes with it (`recipe`, see ./focalnet_runtime.py).
 #
-# Backbone: the 'large-fl4' preset (C=192, depths (2, 2, 18, 2), focal levels 4 at window 3 =
-# kernels 3, 5, 7, 9, conv embedding, post-LN, layerscale, normalized modulator). The focal
-# windows/levels of the paper's Mask2Former runs are not published: our choice is the
-# checkpoint's own, so the ImageNet-22k kernels load unchanged. All four stages feed the head.
+# Backbone: FocalNet-L fl4 with its preset's focal windows (./backbones.py); all four stages feed
+# the head.
+_base_ = './backbones.py'
+
 focalnet_l_fl4_depths = [2, 2, 18, 2]
 focalnet_l_fl4_backbone = dict(
-    _delete_=True,  # replaces the Swin-L backbone of the base
-    type='FocalNet',
+    _base_.recipe.focalnet_backbone,  # replaces the Swin-L backbone of the base
     arch='large-fl4',  # conv embed, post-LN, layerscale, normalize_modulator: the preset's
     drop_path_rate=0.3,  # as mmdet's / mmseg's Swin Mask2Former configs
-    patch_norm=True,
-    out_indices=(0, 1, 2, 3),
     with_cp=False,
-    # Official ImageNet-22k FocalNet-L checkpoint (384 px, 4 focal levels), downloaded once.
+    # Official ImageNet-22k FocalNet-L checkpoint (384 px, 4 focal levels).
     init_cfg=dict(
         type='Pretrained',
         checkpoint='https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_large_lrf_384_fl4.pth'))  # noqa: E501

@@ -1,17 +1,7 @@
-# Demo: the Focal Transformer-T ATSS config (configs/mmdet/atss_focal-t_fpn_ms-crop-3x_coco.py),
-# trained from scratch on the synthetic demo data of `python tools/make_demo_data.py`. That config
-# is the FocalNet-T one with its backbone swapped; this file is the FocalNet-T demo
-# (atss_focalnet-t-lrf_fpn_demo.py: data, image sizes, classes, short schedule, no pretrained
-# weights) with the same swap.
-_base_ = './atss_focalnet-t-lrf_fpn_demo.py'
-
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='FocalTransformer',
-        arch='tiny',
-        drop_path_rate=0.3,
-        out_indices=(1, 2, 3),
-        init_cfg=None))  # from scratch: nothing can be downloaded here
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'relative_position_bias_table': dict(decay_mult=0.)}))
+# Demo: ATSS Focal Transformer-T (configs/mmdet/atss_focal-t_fpn_ms-crop-3x_coco.py): the
+# FocalNet-T demo with that backbone.
+_base_ = ['./atss_focalnet-t-lrf_fpn_demo.py', '../_base_/backbones.py']
+__recipe = _base_.pop('recipe')
+globals().update(__recipe.focal_transformer)
+model = dict(backbone=dict(__recipe.focal_transformer_backbone, arch='tiny', drop_path_rate=0.3,
+                           out_indices=(1, 2, 3), init_cfg=None))

@@ -1,5 +1,5 @@
-# ATSS + FPN, FocalNet-T (SRF: 2 focal levels, per-stage focal windows 11, 9, 9, 7), 3x, COCO.
-# The paper reports LRF only; this is the SRF counterpart of the same recipe.
-_base_ = './atss_focalnet-t-lrf_fpn_ms-crop-3x_coco.py'
+# ATSS + FPN, FocalNet-T (SRF), 3x, COCO: SRF counterpart (paper: LRF only).
+_base_ = '../_base_/mmdet/atss_focalnet_fpn_ms-crop-3x_coco.py'
 pretrained = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_tiny_srf.pth'  # noqa: E501
-model = dict(backbone=dict(arch='tiny-srf', init_cfg=dict(checkpoint=pretrained)))
+model = dict(
+    backbone=dict(arch='tiny-srf', drop_path_rate=0.3, init_cfg=dict(checkpoint=pretrained)))

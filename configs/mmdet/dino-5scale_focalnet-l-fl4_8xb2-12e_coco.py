@@ -1,7 +1,5 @@
-# DINO (5 feature scales), FocalNet-L (fl4), ImageNet-22k pre-trained, 12 epochs, COCO.
-# As mmdet's Swin-L DINO 5-scale config: all four stages (C..8C = 192..1536 channels, strides
-# 4-32) feed the ChannelMapper, whose extra conv gives the 5th scale (stride 64); the encoder's
-# and decoder's deformable attention sample 5 levels.
+# DINO (5 scales), FocalNet-L (fl4), ImageNet-22k, 12e, COCO: no published result. As mmdet's Swin-L
+# DINO 5-scale: all four stages feed the ChannelMapper (5th scale: its extra conv, stride 64).
 _base_ = './dino-4scale_focalnet-l-fl4_8xb2-12e_coco.py'
 num_levels = 5
 model = dict(

@@ -1,8 +1,6 @@
-# Mask R-CNN + FPN, Focal Transformer-B (C=128, depths 2, 2, 18, 2), 1x, COCO.
-# Paper: 47.8 box AP / 43.2 mask AP, 110M params, 533G FLOPs.
-_base_ = './mask-rcnn_focal-t_fpn_1x_coco.py'
-pretrained = ('https://projects4jw.blob.core.windows.net/model/focal-transformer/imagenet1k/'
-              'focal-base-is224-ws7.pth')
+# Mask R-CNN + FPN, Focal Transformer-B, 1x, COCO: 47.8 box / 43.2 mask AP (paper).
+_base_ = '../_base_/mmdet/mask-rcnn_focal_fpn_1x_coco.py'
+pretrained = 'https://projects4jw.blob.core.windows.net/model/focal-transformer/imagenet1k/focal-base-is224-ws7.pth'  # noqa: E501
 model = dict(
     backbone=dict(arch='base', drop_path_rate=0.3, init_cfg=dict(checkpoint=pretrained)),
     neck=dict(in_channels=[128, 256, 512, 1024]))

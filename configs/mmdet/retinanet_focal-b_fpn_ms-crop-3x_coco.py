@@ -1,8 +1,6 @@
-# RetinaNet + FPN, Focal Transformer-B (C=128, depths 2, 2, 18, 2), 3x, COCO.
-# Paper: 46.9 box AP, 101M params, 514G FLOPs.
-_base_ = './retinanet_focal-t_fpn_ms-crop-3x_coco.py'
-pretrained = ('https://projects4jw.blob.core.windows.net/model/focal-transformer/imagenet1k/'
-              'focal-base-is224-ws7.pth')
+# RetinaNet + FPN, Focal Transformer-B, 3x, COCO: 46.9 box AP (paper).
+_base_ = '../_base_/mmdet/retinanet_focal_fpn_ms-crop-3x_coco.py'
+pretrained = 'https://projects4jw.blob.core.windows.net/model/focal-transformer/imagenet1k/focal-base-is224-ws7.pth'  # noqa: E501
 model = dict(
     backbone=dict(arch='base', drop_path_rate=0.5, init_cfg=dict(checkpoint=pretrained)),
     neck=dict(in_channels=[256, 512, 1024]))

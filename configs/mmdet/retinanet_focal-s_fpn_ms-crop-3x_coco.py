@@ -1,7 +1,5 @@
-# RetinaNet + FPN, Focal Transformer-S (depths 2, 2, 18, 2), 3x, COCO.
-# Paper: 47.3 box AP, 62M params, 367G FLOPs.
-_base_ = './retinanet_focal-t_fpn_ms-crop-3x_coco.py'
-pretrained = ('https://projects4jw.blob.core.windows.net/model/focal-transformer/imagenet1k/'
-              'focal-small-is224-ws7.pth')
+# RetinaNet + FPN, Focal Transformer-S, 3x, COCO: 47.3 box AP (paper).
+_base_ = '../_base_/mmdet/retinanet_focal_fpn_ms-crop-3x_coco.py'
+pretrained = 'https://projects4jw.blob.core.windows.net/model/focal-transformer/imagenet1k/focal-small-is224-ws7.pth'  # noqa: E501
 model = dict(
     backbone=dict(arch='small', drop_path_rate=0.5, init_cfg=dict(checkpoint=pretrained)))

@@ -1,7 +1,6 @@
-# UPerNet, FocalNet-B (SRF: kernels 9, 11), ADE20K 160k: 50.2 mIoU, 51.1 mIoU (MS).
-_base_ = './upernet_focalnet-t-srf_8xb2-160k_ade20k-512x512.py'
+# UPerNet, FocalNet-B (SRF), ADE20K 160k: 50.2 mIoU, 51.1 mIoU (MS) (paper).
+_base_ = '../_base_/mmseg/upernet_focalnet_8xb2-160k_ade20k-512x512.py'
 checkpoint_file = 'https://github.com/microsoft/FocalNet/releases/download/v1.0.0/focalnet_base_srf.pth'  # noqa: E501
 model = dict(
     backbone=dict(arch='base-srf', init_cfg=dict(checkpoint=checkpoint_file)),
-    decode_head=dict(in_channels=[128, 256, 512, 1024]),
-    auxiliary_head=dict(in_channels=512))
+    decode_head=dict(in_channels=[128, 256, 512, 1024]), auxiliary_head=dict(in_channels=512))
