@@ -38,6 +38,24 @@ class IncompatibleCheckpointError(ValueError):
     """The checkpoint's tensors do not fit the model (another variant)."""
 
 
+def misfit_error(model_name: str, checkpoint: str, model: str, mismatched: list,
+                 not_provided: list, unexpected: list) -> IncompatibleCheckpointError:
+    """The error for a checkpoint of another variant: both described, then up to three examples
+    of each kind of misfit (``mismatched``: (key, checkpoint shape, model shape))."""
+    lines = [f'checkpoint does not fit this {model_name} (checkpoint: {checkpoint}; '
+             f'model: {model}).']
+    if mismatched:
+        lines.append(f'{len(mismatched)} tensors with incompatible shapes, e.g. ' + '; '.join(
+            f'{k}: checkpoint {a} vs model {b}' for k, a, b in mismatched[:3]))
+    if not_provided:
+        lines.append(f'{len(not_provided)} model tensors missing from the checkpoint, e.g. '
+                     f'{not_provided[:3]}')
+    if unexpected:
+        lines.append(f'{len(unexpected)} checkpoint tensors unknown to the model, e.g. '
+                     f'{unexpected[:3]}')
+    return IncompatibleCheckpointError('\n'.join(lines))
+
+
 _HISTORY_BUFFER_STATS = ('min', 'max', 'mean', 'current')
 
 
@@ -407,18 +425,57 @@ def detect_format(sd: dict) -> str:
         f'{list(sd)[:5]}')
 
 
+def _rule(text: str) -> str:
+    """A name pattern of the tables below as a regex: ``{}`` is a number, a pattern that does not
+    start with '.' is anchored at the start of the key, one ending in '$' at its end."""
+    end = text.endswith('$')
+    body = re.escape(text[:-1] if end else text).replace(r'\{\}', r'(\d+)')
+    return ('' if text.startswith('.') else '^') + body + ('$' if end else '')
+
+
+def _template(text: str) -> str:
+    """The replacement for a name pattern: its ``{}`` numbers carried over in order."""
+    parts = text.rstrip('$').split('{}')
+    return ''.join(p.replace('\\', r'\\') + (f'\\{i + 1}' if i < len(parts) - 1 else '')
+                   for i, p in enumerate(parts))
+
+
+def _renamer(pairs: list[tuple[str, str]], forward: bool):
+    """Renames keys by ``pairs`` (official name, other name), official -> other if ``forward``,
+    else back: one table serves both directions."""
+    rules = [(_rule(a), _template(b)) if forward else (_rule(b), _template(a)) for a, b in pairs]
+
+    def rename(k: str) -> str:
+        for pattern, repl in rules:
+            k = re.sub(pattern, repl, k)
+        return k
+    return rename
+
+
+# Official <-> timm names. Besides these: timm numbers the downsampling layer with the stage it
+# feeds (official: with the stage it ends), names post-norms norm1_post/norm2_post, and stores
+# f, proj, fc1, fc2 as 1x1 convolutions.
+_TIMM_NAMES = [
+    ('patch_embed.', 'stem.'),
+    ('.gamma_{}$', '.ls{}.gamma$'),
+    ('.modulation.ln.', '.modulation.norm.'),
+    ('head.', 'head.fc.'),
+]
 _LINEAR_IN_TIMM = re.compile(r'(modulation\.(f|proj)|mlp\.fc[12])\.weight$')
+_official_name_of_timm = _renamer(_TIMM_NAMES, forward=False)
+_timm_name_of_official = _renamer(_TIMM_NAMES, forward=True)
+
+
+def _shift_downsample(k: str, by: int) -> str:
+    return re.sub(r'^layers\.(\d+)\.downsample',
+                  lambda m: f'layers.{int(m.group(1)) + by}.downsample', k)
 
 
 def timm_to_official(sd: dict) -> dict:
     out = {}
     for k, v in sd.items():
-        k = k.replace('stem.', 'patch_embed.', 1) if k.startswith('stem.') else k
-        k = re.sub(r'^layers\.(\d+)\.downsample', lambda m: f'layers.{int(m.group(1)) - 1}.downsample', k)
-        k = re.sub(r'\.ls([12])\.gamma$', r'.gamma_\1', k)
+        k = _shift_downsample(_official_name_of_timm(k), -1)
         k = re.sub(r'\.norm([12])_post\.', r'.norm\1.', k)
-        k = k.replace('modulation.norm.', 'modulation.ln.')
-        k = k.replace('head.fc.', 'head.')
         if _LINEAR_IN_TIMM.search(k) and v.dim() == 4:
             v = v.flatten(1)
         out[k] = v
@@ -432,64 +489,45 @@ def official_to_timm(sd: dict, use_postln: bool) -> dict:
             continue
         if _LINEAR_IN_TIMM.search(k) and v.dim() == 2:
             v = v[:, :, None, None]
-        k = k.replace('patch_embed.', 'stem.', 1) if k.startswith('patch_embed.') else k
-        k = re.sub(r'^layers\.(\d+)\.downsample', lambda m: f'layers.{int(m.group(1)) + 1}.downsample', k)
-        k = re.sub(r'\.gamma_([12])$', r'.ls\1.gamma', k)
+        k = _shift_downsample(_timm_name_of_official(k), +1)
         if use_postln:
             k = re.sub(r'\.blocks\.(\d+)\.norm([12])\.', r'.blocks.\1.norm\2_post.', k)
-        k = k.replace('modulation.ln.', 'modulation.norm.')
-        k = re.sub(r'^head\.', 'head.fc.', k)
         out[k] = v
     return out
 
 
-_HF_TO_OFFICIAL = [  # applied in order, after the 'focalnet.' prefix is dropped
-    (r'^embeddings\.patch_embeddings\.projection\.', 'patch_embed.proj.'),
-    (r'^embeddings\.norm\.', 'patch_embed.norm.'),
-    (r'^encoder\.stages\.(\d+)\.layers\.(\d+)\.', r'layers.\1.blocks.\2.'),
-    (r'^encoder\.stages\.(\d+)\.downsample\.projection\.', r'layers.\1.downsample.proj.'),
-    (r'^encoder\.stages\.(\d+)\.downsample\.norm\.', r'layers.\1.downsample.norm.'),
-    (r'\.modulation\.projection_in\.', '.modulation.f.'),
-    (r'\.modulation\.projection_context\.', '.modulation.h.'),
-    (r'\.modulation\.projection_out\.', '.modulation.proj.'),
-    (r'\.modulation\.layernorm\.', '.modulation.ln.'),
-    (r'^layernorm\.', 'norm.'),
-    (r'^classifier\.', 'head.'),
+# Official <-> HF transformers names (after HF's 'focalnet.' prefix is dropped).
+_HF_NAMES = [
+    ('patch_embed.proj.', 'embeddings.patch_embeddings.projection.'),
+    ('patch_embed.norm.', 'embeddings.norm.'),
+    ('layers.{}.blocks.{}.', 'encoder.stages.{}.layers.{}.'),
+    ('layers.{}.downsample.proj.', 'encoder.stages.{}.downsample.projection.'),
+    ('layers.{}.downsample.norm.', 'encoder.stages.{}.downsample.norm.'),
+    ('.modulation.f.', '.modulation.projection_in.'),
+    ('.modulation.h.', '.modulation.projection_context.'),
+    ('.modulation.proj.', '.modulation.projection_out.'),
+    ('.modulation.ln.', '.modulation.layernorm.'),
+    ('norm.', 'layernorm.'),
+    ('head.', 'classifier.'),
 ]
-_OFFICIAL_TO_HF = [
-    (r'^patch_embed\.proj\.', 'embeddings.patch_embeddings.projection.'),
-    (r'^patch_embed\.norm\.', 'embeddings.norm.'),
-    (r'^layers\.(\d+)\.blocks\.(\d+)\.', r'encoder.stages.\1.layers.\2.'),
-    (r'^layers\.(\d+)\.downsample\.proj\.', r'encoder.stages.\1.downsample.projection.'),
-    (r'^layers\.(\d+)\.downsample\.norm\.', r'encoder.stages.\1.downsample.norm.'),
-    (r'\.modulation\.f\.', '.modulation.projection_in.'),
-    (r'\.modulation\.h\.', '.modulation.projection_context.'),
-    (r'\.modulation\.proj\.', '.modulation.projection_out.'),
-    (r'\.modulation\.ln\.', '.modulation.layernorm.'),
-    (r'^norm\.', 'layernorm.'),
-]
-
-
-def _rename(sd: dict, rules: list) -> dict:
-    out = {}
-    for k, v in sd.items():
-        for pattern, repl in rules:
-            k = re.sub(pattern, repl, k)
-        out[k] = v
-    return out
+_official_name_of_hf = _renamer(_HF_NAMES, forward=False)
+_hf_name_of_official = _renamer(_HF_NAMES, forward=True)
 
 
 def hf_to_official(sd: dict) -> dict:
     sd = {k[len('focalnet.'):] if k.startswith('focalnet.') else k: v for k, v in sd.items()}
-    sd = {k: v for k, v in sd.items() if k != 'embeddings.mask_token'}
-    return _rename(sd, _HF_TO_OFFICIAL)
+    return {_official_name_of_hf(k): v for k, v in sd.items() if k != 'embeddings.mask_token'}
 
 
 def official_to_hf(sd: dict) -> dict:
     """Names of HF ``FocalNetForImageClassification`` (the per-output norms have no HF twin)."""
-    sd = {k: v for k, v in sd.items() if not re.match(r'^norm\d', k)}
-    return {re.sub(r'^head\.', 'classifier.', k) if k.startswith('head.') else f'focalnet.{k}': v
-            for k, v in _rename(sd, _OFFICIAL_TO_HF).items()}
+    out = {}
+    for k, v in sd.items():
+        if re.match(r'^norm\d', k):
+            continue
+        k = _hf_name_of_official(k)
+        out[k if k.startswith('classifier.') else f'focalnet.{k}'] = v
+    return out
 
 
 def to_official(sd: dict) -> tuple[dict, str]:
@@ -600,18 +638,8 @@ def adapt_state_dict(sd: dict, model_sd: dict, source_format: str = 'official'
         else:
             not_provided.append(k)
     if mismatched or unexpected or not_provided:
-        lines = [f'checkpoint does not fit this FocalNet (checkpoint: {describe(sd)}; '
-                 f'model: {describe(model_sd)}).']
-        if mismatched:
-            lines.append(f'{len(mismatched)} tensors with incompatible shapes, e.g. ' + '; '.join(
-                f'{k}: checkpoint {a} vs model {b}' for k, a, b in mismatched[:3]))
-        if not_provided:
-            lines.append(f'{len(not_provided)} model tensors missing from the checkpoint, e.g. '
-                         f'{not_provided[:3]}')
-        if unexpected:
-            lines.append(f'{len(unexpected)} checkpoint tensors unknown to the model, e.g. '
-                         f'{unexpected[:3]}')
-        raise IncompatibleCheckpointError('\n'.join(lines))
+        raise misfit_error('FocalNet', describe(sd), describe(model_sd), mismatched,
+                           not_provided, unexpected)
     return out, report
 
 

@@ -59,7 +59,6 @@ stays one (heads, window tokens, keys) tensor broadcast over windows. Under ``to
 """
 from __future__ import annotations
 
-import copy
 import math
 import re
 from typing import NamedTuple, Optional, Sequence, Union
@@ -69,11 +68,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, trunc_normal_, trunc_normal_init
 
-from .stages import FrozenStagesMixin
+from .stages import FocalBackboneMixin
 
 IntOrSeq = Union[int, Sequence[int]]
 
@@ -426,7 +424,7 @@ def _per_stage(name: str, value, num_stages: int, kind=int) -> list:
     return values
 
 
-class FocalTransformer(FrozenStagesMixin, BaseModule):
+class FocalTransformer(FocalBackboneMixin, BaseModule):
     """Focal Transformer backbone returning multi-scale NCHW features (strides 4, 8, 16, 32).
 
     Args:
@@ -600,13 +598,7 @@ class FocalTransformer(FrozenStagesMixin, BaseModule):
                 constant_init(m, 1.0, bias=0.)
             elif isinstance(m, FocalWindowAttention):
                 m.init_official()
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
-            init_cfg = copy.deepcopy(self.init_cfg)
-            load_pretrained(self, init_cfg['checkpoint'], trusted=init_cfg.get('trusted', False),
-                            logger=MMLogger.get_current_instance())
-        elif self.init_cfg is not None:
-            super().init_weights()
-        self._is_init = True
+        self._apply_init_cfg(load_pretrained)
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -667,7 +659,7 @@ def describe(sd: dict) -> str:
 def convert_checkpoint(ckpt: dict, model: FocalTransformer) -> tuple[dict, list[str]]:
     """A checkpoint (official ``{'model': ...}``, mm ``state_dict`` with ``backbone.``) -> a state
     dict ``model`` takes strictly, and the model keys kept at their current values."""
-    from .checkpoint import IncompatibleCheckpointError, extract_state_dict
+    from .checkpoint import extract_state_dict, misfit_error
     sd = {k: v for k, v in extract_state_dict(ckpt).items() if not _IGNORED.search(k)}
     model_sd = model.state_dict()
     unexpected = [k for k in sd if k not in model_sd]
@@ -677,18 +669,8 @@ def convert_checkpoint(ckpt: dict, model: FocalTransformer) -> tuple[dict, list[
     kept = [k for k in missing if _KEPT_AT_INIT.search(k)]
     not_provided = [k for k in missing if k not in kept]
     if unexpected or mismatched or not_provided:
-        lines = [f'checkpoint does not fit this FocalTransformer (checkpoint: {describe(sd)}; '
-                 f'model: {describe(model_sd)}).']
-        if mismatched:
-            lines.append(f'{len(mismatched)} tensors with other shapes, e.g. ' + '; '.join(
-                f'{k}: checkpoint {a} vs model {b}' for k, a, b in mismatched[:3]))
-        if not_provided:
-            lines.append(f'{len(not_provided)} model tensors missing from the checkpoint, e.g. '
-                         f'{not_provided[:3]}')
-        if unexpected:
-            lines.append(f'{len(unexpected)} checkpoint tensors unknown to the model, e.g. '
-                         f'{unexpected[:3]}')
-        raise IncompatibleCheckpointError('\n'.join(lines))
+        raise misfit_error('FocalTransformer', describe(sd), describe(model_sd), mismatched,
+                           not_provided, unexpected)
     sd.update({k: model_sd[k] for k in kept})
     return sd, kept
 

@@ -13,7 +13,6 @@ measurement on the machine at hand, are applied to an eval model from outside by
 """
 from __future__ import annotations
 
-import copy
 from typing import Optional, Sequence, Union
 
 import torch
@@ -21,11 +20,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, trunc_normal_init
 
-from .stages import FrozenStagesMixin
+from .stages import FocalBackboneMixin
 
 IntOrSeq = Union[int, Sequence[int]]
 
@@ -265,7 +263,7 @@ def _per_stage(name: str, value: IntOrSeq, num_stages: int) -> list[int]:
     return values
 
 
-class FocalNet(FrozenStagesMixin, BaseModule):
+class FocalNet(FocalBackboneMixin, BaseModule):
     """FocalNet backbone returning multi-scale NCHW features (strides 4, 8, 16, 32).
 
     Args:
@@ -428,14 +426,8 @@ class FocalNet(FrozenStagesMixin, BaseModule):
                 trunc_normal_init(m, std=.02, bias=0.)
             elif isinstance(m, nn.LayerNorm):
                 constant_init(m, 1.0, bias=0.)
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
-            from .checkpoint import load_pretrained  # converter beside the model
-            init_cfg = copy.deepcopy(self.init_cfg)
-            load_pretrained(self, init_cfg['checkpoint'], trusted=init_cfg.get('trusted', False),
-                            logger=MMLogger.get_current_instance())
-        elif self.init_cfg is not None:
-            super().init_weights()
-        self._is_init = True
+        from .checkpoint import load_pretrained  # converter beside the model
+        self._apply_init_cfg(load_pretrained)
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
