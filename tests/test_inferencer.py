@@ -107,6 +107,12 @@ def test_resolve_name_stem_path_and_unknown(tmp_path, monkeypatch):
     models = [m for f in load(osp.join(ROOT, 'model-index.yml'))['Import']
               for m in load(osp.join(ROOT, f))['Models']]
     assert len(models) >= 24 and {m['Name'] for m in models} <= set(list_models())
+    # config bases are parts of configs, not models: every listed name is a config outside _base_
+    configs = {osp.splitext(osp.basename(p))[0]
+               for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+               if '_base_' not in p.split(os.sep)}
+    stems = {osp.splitext(osp.basename(resolve_model(n).config))[0] for n in list_models()}
+    assert stems == configs and not {'coco', 'backbones', 'focalnet_runtime'} & set(list_models())
     for m in models:  # every metafile name (and alias) -> its config
         for key in [m['Name'], *m.get('Alias', [])]:
             entry = resolve_model(key)

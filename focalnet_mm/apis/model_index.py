@@ -89,10 +89,12 @@ def _load_entries(root: str) -> tuple:
                                       weights=_abs(root, weights),
                                       metadata=dict(model.get('Metadata') or {})))
             seen_configs.add(config)
-    # Every other config (the demo configs): addressable by its file stem.
+    # Every other config (the demo configs): addressable by its file stem. Bases (files in a
+    # `_base_` folder) are parts of configs, not models.
     for config in sorted(glob.glob(osp.join(root, 'configs', '**', '*.py'), recursive=True)):
         config = osp.normpath(config)
-        if config not in seen_configs and not osp.basename(config).startswith('_'):
+        parts = osp.relpath(config, root).split(os.sep)
+        if config not in seen_configs and '_base_' not in parts and not parts[-1].startswith('_'):
             entries.append(ModelEntry(name=osp.splitext(osp.basename(config))[0], config=config,
                                       in_metafile=False))
     return tuple(entries)
