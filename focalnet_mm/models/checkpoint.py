@@ -436,8 +436,7 @@ def _rule(text: str) -> str:
 def _template(text: str) -> str:
     """The replacement for a name pattern: its ``{}`` numbers carried over in order."""
     parts = text.rstrip('$').split('{}')
-    return ''.join(p.replace('\\', r'\\') + (f'\\{i + 1}' if i < len(parts) - 1 else '')
-                   for i, p in enumerate(parts))
+    return ''.join(p + (f'\\{i + 1}' if i < len(parts) - 1 else '') for i, p in enumerate(parts))
 
 
 def _renamer(pairs: list[tuple[str, str]], forward: bool):
