@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from focalnet_mm import FocalNet
-from helpers import load_tool, randomize_
+from helpers import ROOT, load_tool, randomize_
 
 pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
@@ -60,7 +60,7 @@ def _diffs(text: str) -> dict:
 
 
 def test_segmentor_export_cli(tmp_path, capsys, demo_data, monkeypatch):
-    monkeypatch.chdir(export_onnx.common._ROOT)
+    monkeypatch.chdir(ROOT)
     out = tmp_path / 'upernet.onnx'
     rc = export_onnx.main([SEG_DEMO, str(out), '--shape', '1', '3', '64', '64',
                            '--verify-shape', '2', '3', '96', '160', '--atol', str(ATOL),
@@ -81,7 +81,7 @@ def test_segmentor_export_cli(tmp_path, capsys, demo_data, monkeypatch):
 
 def test_full_detector_is_refused_and_nothing_is_lost(tmp_path, capsys, demo_data, monkeypatch):
     """(Its backbone exports with --backbone-only, as any FocalNet: test above.)"""
-    monkeypatch.chdir(export_onnx.common._ROOT)
+    monkeypatch.chdir(ROOT)
     out = tmp_path / 'maskrcnn.onnx'
     out.write_bytes(b'previous file')
     rc = export_onnx.main([DET_DEMO, str(out), '--shape', '1', '3', '64', '64'])

@@ -36,7 +36,6 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 from contextlib import nullcontext
 from itertools import product
@@ -44,12 +43,11 @@ from typing import Callable
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import focalnet_mm  # noqa: E402
-from focalnet_mm import FocalNet  # noqa: E402
-from focalnet_mm.models.checkpoint import official_to_timm  # noqa: E402
-from focalnet_mm.models.cpu_accel import (KernelPlanner, accelerate, machine_key,  # noqa: E402
-                                          plans_in_use)
+import focalnet_mm
+from focalnet_mm import FocalNet
+from focalnet_mm.models.checkpoint import official_to_timm
+from focalnet_mm.models.cpu_accel import KernelPlanner, accelerate, machine_key, plans_in_use
+from focalnet_mm.runner_utils import build_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -205,21 +203,11 @@ class TimmFeatures(torch.nn.Module):
 
 
 def mm_model(cfg_path: str, scope: str, device: str, backbone_overrides: dict = None):
+    """The config's model without its pretrained backbone checkpoint, in eval mode on ``device``."""
     from mmengine.config import Config
     cfg = Config.fromfile(cfg_path)
-    if scope == 'mmdet':
-        from mmdet.registry import MODELS
-        from mmdet.utils import register_all_modules
-    else:
-        from mmseg.registry import MODELS
-        from mmseg.utils import register_all_modules
-    register_all_modules()
-    model_cfg = cfg.model
-    model_cfg.backbone.pop('init_cfg', None)
-    model_cfg.backbone.pop('pretrained', None)
-    model_cfg.pop('pretrained', None)
-    model_cfg.backbone.update(backbone_overrides or {})
-    return MODELS.build(model_cfg).to(device).eval()  # SyncBN in eval mode needs no process group
+    cfg.model.backbone.update(backbone_overrides or {})
+    return build_model(cfg, scope).to(device).eval()  # SyncBN in eval mode needs no process group
 
 
 def det_inputs(batch: int, h: int, w: int, device: str):

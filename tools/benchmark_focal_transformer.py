@@ -22,16 +22,14 @@ import os
 import os.path as osp
 import platform
 import statistics
-import sys
 import time
 from typing import Callable
 
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from focalnet_mm.models.focal_transformer import FocalTransformer  # noqa: E402
+from focalnet_mm.models.focal_transformer import FocalTransformer
 
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 OFFICIAL_FILE = osp.join(ROOT, 'tests', 'data', 'focal_transformer_official.py')
 
 

@@ -25,15 +25,11 @@ import os
 import os.path as osp
 import sys
 
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+import torch
+from tqdm import tqdm
 
-import torch  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from focalnet_mm.models import ARCH_SETTINGS, FocalNet  # noqa: E402
-from focalnet_mm.models.checkpoint import (CheckpointError, IncompatibleCheckpointError,  # noqa: E402
+from focalnet_mm.models import ARCH_SETTINGS, FocalNet
+from focalnet_mm.models.checkpoint import (CheckpointError, IncompatibleCheckpointError,
                                            convert_checkpoint, official_to_hf, official_to_timm,
                                            read_checkpoint)
 

@@ -39,8 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import _mm_common as common  # noqa: E402
+from focalnet_mm.runner_utils import build_model, config_scope
 
 STRIDE = 32
 # mmseg heads whose `tensor` mode gives per-query masks and classes (Hungarian-matched queries,
@@ -78,20 +77,18 @@ def _check_shape(shape, what: str) -> None:
                          f'of {STRIDE} (the backbone total stride)')
 
 
-def build_model(config: str, checkpoint: str | None, cfg_options=None, backbone_only=False):
-    """The config's model in eval mode, with ``checkpoint`` loaded strictly (if given)."""
+def load_model(config: str, checkpoint: str | None, cfg_options=None, backbone_only=False):
+    """The config's model in eval mode, with ``checkpoint`` loaded strictly (if given), and its
+    scope. The backbone's pretrained ``init_cfg`` is never read: the weights are the checkpoint's
+    or PyTorch's default initialisation."""
     from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import DefaultScope
 
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    scope = common.detect_scope(cfg)
-    common.register_scope(scope)
-    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    with DefaultScope.overwrite_default_scope(scope):
-        model = registry.build(cfg.model)
+    scope = config_scope(cfg, register=False)  # (build_model registers it)
+    model = build_model(cfg, scope)
     model = revert_sync_batchnorm(model)  # plain BN: the same function in eval, exportable
     if checkpoint:
         from focalnet_mm.models.checkpoint import (load_pretrained, read_checkpoint,
@@ -230,8 +227,8 @@ def main(argv=None) -> int:
     n, c, h, w = args.shape
     verify_shape = args.verify_shape or [n, c, h + 64, w + 128]
     _check_shape(verify_shape, '--verify-shape')
-    model, scope = build_model(args.config, args.checkpoint, args.cfg_options,
-                               args.backbone_only)
+    model, scope = load_model(args.config, args.checkpoint, args.cfg_options,
+                              args.backbone_only)
     try:
         module, names = export_module(model, scope, args.backbone_only)
     except UnsupportedExportError as e:

@@ -40,10 +40,6 @@ import os.path as osp
 import sys
 import warnings
 
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-if _ROOT not in sys.path:  # a source checkout that is not pip-installed
-    sys.path.insert(0, _ROOT)
-
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
 

@@ -7,11 +7,8 @@ Idempotent: does nothing when the data are already there (same generator version
 unless ``--force``.
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
-from focalnet_mm.demo_data import DEFAULT_ROOT, DemoDataConfig, make_demo_data  # noqa: E402
+from focalnet_mm.demo_data import DEFAULT_ROOT, DemoDataConfig, make_demo_data
 
 
 def main(argv=None) -> None:

@@ -51,7 +51,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
 import re
@@ -60,6 +59,10 @@ import time
 from functools import partial
 from pathlib import Path
 from typing import Optional
+
+# ``build_model(cfg, task)``: ``cfg.model`` through the task's ``MODELS`` registry, the backbone's
+# ``init_cfg`` set to None (no checkpoint is read).
+from focalnet_mm.runner_utils import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIRS = {'mmdet': ROOT / 'configs' / 'mmdet', 'mmseg': ROOT / 'configs' / 'mmseg'}
@@ -129,23 +132,6 @@ def load_config(path: Path):
     """``Config.fromfile`` (which imports ``focalnet_mm`` through ``custom_imports``)."""
     from mmengine.config import Config
     return Config.fromfile(str(path))
-
-
-def build_model(cfg, task: str):
-    """Build ``cfg.model`` through the task's ``MODELS`` registry, without any checkpoint."""
-    import focalnet_mm  # noqa: F401  (registers FocalNet; configs also import it)
-    from mmengine.registry import DefaultScope
-    if task == 'mmdet':
-        from mmdet.registry import MODELS
-        from mmdet.utils import register_all_modules
-    else:
-        from mmseg.registry import MODELS
-        from mmseg.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    model_cfg = copy.deepcopy(cfg.model)  # leave the caller's config untouched
-    model_cfg.backbone.init_cfg = None
-    with DefaultScope.overwrite_default_scope(task):
-        return MODELS.build(model_cfg)
 
 
 def count_params(model) -> int:

@@ -27,12 +27,11 @@ if 'OMP_WAIT_POLICY' not in os.environ:
     os.environ.setdefault('GOMP_SPINCOUNT', '8000')
 import os.path as osp
 import platform
-import sys
 import time
 
+from focalnet_mm.runner_utils import config_scope  # noqa: E402  (loads torch: after the above)
+
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-import _mm_common as common  # noqa: E402  (also puts the repo root on sys.path)
 
 TASKS = {
     'det': dict(
@@ -64,7 +63,7 @@ def load_cfg(task: str, work_dir: str, quick: bool):
     from mmengine.config import Config
     spec = TASKS[task]
     cfg = Config.fromfile(osp.join(ROOT, spec['config']))
-    common.register_scope(cfg.default_scope)
+    config_scope(cfg)
     options = dict(spec['quick']) if quick else {}
     cfg.merge_from_dict(options)
     cfg.work_dir = work_dir

@@ -16,12 +16,9 @@ save_dir, every test image unless the config sets the hook's ``interval``).
 """
 import argparse
 import os
-import os.path as osp
-import sys
 from copy import deepcopy
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import _mm_common as common  # noqa: E402
+from focalnet_mm import runner_utils
 
 
 def parse_args(argv=None):
@@ -112,10 +109,9 @@ def build_runner(args):
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    scope = common.detect_scope(cfg)
-    common.register_scope(scope)
-    common.setup_launcher(cfg, args.launcher)
-    common.default_work_dir(cfg, args.config, args.work_dir)
+    scope = runner_utils.config_scope(cfg)
+    runner_utils.setup_launcher(cfg, args.launcher)
+    runner_utils.default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
 
     if args.show or args.show_dir:
@@ -148,7 +144,6 @@ def main(argv=None):
     if not args.no_accel:
         # measured CPU inference kernels for the FocalNet blocks (eval, no autograd, CPU fp32
         # only; elsewhere, and per block where not measured faster, the reference forward)
-        import focalnet_mm  # noqa: F401  (the config's custom_imports registered it)
         from focalnet_mm.models.cpu_accel import accelerate
         accelerate(runner.model)
     return runner.test()

@@ -18,15 +18,14 @@ Examples::
     python tools/train.py CONFIG --resume work_dirs/x/epoch_4.pth            # a given checkpoint
     bash tools/dist_train.sh CONFIG 2                                        # torchrun, 2 procs
 
-On a machine without CUDA, distributed runs use the gloo backend (see tools/_mm_common.py).
+On a machine without CUDA, distributed runs use the gloo backend (see
+focalnet_mm/runner_utils.py). The tool imports the installed ``focalnet_mm`` (``pip install -e .``;
+``make setup`` does it).
 """
 import argparse
 import os
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import _mm_common as common  # noqa: E402
+from focalnet_mm import runner_utils
 
 
 def parse_args(argv=None):
@@ -67,10 +66,9 @@ def build_runner(args):
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    scope = common.detect_scope(cfg)
-    common.register_scope(scope)
-    common.setup_launcher(cfg, args.launcher)
-    common.default_work_dir(cfg, args.config, args.work_dir)
+    runner_utils.config_scope(cfg)
+    runner_utils.setup_launcher(cfg, args.launcher)
+    runner_utils.default_work_dir(cfg, args.config, args.work_dir)
 
     setup_amp(cfg, args.amp)
     if args.auto_scale_lr:

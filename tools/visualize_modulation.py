@@ -23,25 +23,19 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib
 import os
 import os.path as osp
-import sys
 
-_TOOLS = osp.dirname(osp.abspath(__file__))
-_ROOT = osp.dirname(_TOOLS)
-for _path in (_ROOT, _TOOLS):  # focalnet_mm from a source checkout; _mm_common beside this file
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+import numpy as np
+import torch
+from PIL import Image
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+from focalnet_mm import FocalNet
+from focalnet_mm.runner_utils import ALL_SCOPES, build_model, config_scope, no_pretrained
 
 # ImageNet statistics (RGB), for configs without a data_preprocessor.
 DEFAULT_MEAN = (123.675, 116.28, 103.53)
 DEFAULT_STD = (58.395, 57.12, 57.375)
-SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -72,48 +66,25 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 # ------------------------------------------------------------------------------- model building
-def _scope_of(cfg) -> str | None:
-    scope = cfg.get('default_scope')
-    if scope is None:
-        return None
-    if scope not in SCOPES:
-        raise SystemExit(f'config default_scope={scope!r}: supported scopes are {SCOPES} '
-                         '(or none, for a plain backbone config)')
-    return scope
-
-
-def _drop_backbone_init(model_cfg) -> None:
-    """The configs point init_cfg at a pretrained file that may not exist: never load it here."""
-    if model_cfg.get('type') == 'FocalNet':
-        model_cfg['init_cfg'] = None
-    elif isinstance(model_cfg.get('backbone'), dict):
-        model_cfg['backbone']['init_cfg'] = None
-
-
-def build_model(cfg) -> torch.nn.Module:
-    """The config's model (or its bare FocalNet), through the registry of its scope."""
-    import focalnet_mm  # noqa: F401  (registers FocalNet in every installed registry)
-    from focalnet_mm import FocalNet
-
+def build_visualized_model(cfg) -> torch.nn.Module:
+    """The config's model (or its bare FocalNet), through the registry of its scope, without its
+    pretrained backbone checkpoint (the configs point ``init_cfg`` at files that may not exist)."""
     model_cfg = cfg.get('model')
     if model_cfg is None and cfg.get('backbone') is not None:  # a backbone-only config
         model_cfg = cfg.backbone
     if model_cfg is None:
         raise SystemExit('the config has neither `model` nor `backbone`')
-    model_cfg = copy.deepcopy(model_cfg)
-    _drop_backbone_init(model_cfg)
-    scope = _scope_of(cfg)
-    if model_cfg.get('type') == 'FocalNet' and scope is None:
-        kwargs = {k: v for k, v in model_cfg.items() if k != 'type'}
-        return FocalNet(**kwargs)
-    if scope is None:
+    try:
+        scope = config_scope(cfg, ALL_SCOPES, optional=True, register=False)
+    except ValueError as e:
+        raise SystemExit(f'{e} (or none, for a plain backbone config)') from None
+    if scope is not None:
+        return build_model(cfg, scope, model_cfg=model_cfg, allowed=ALL_SCOPES)
+    if model_cfg.get('type') != 'FocalNet':
         raise SystemExit(f"config model type {model_cfg.get('type')!r} needs a default_scope "
-                         f'({SCOPES})')
-    importlib.import_module(f'{scope}.utils').register_all_modules(init_default_scope=False)
-    from mmengine.registry import DefaultScope
-    registry = importlib.import_module(f'{scope}.registry').MODELS
-    with DefaultScope.overwrite_default_scope(scope):
-        return registry.build(model_cfg)
+                         f'({", ".join(ALL_SCOPES)})')
+    model_cfg = no_pretrained(copy.deepcopy(model_cfg))
+    return FocalNet(**{k: v for k, v in model_cfg.items() if k != 'type'})
 
 
 def _state_dict_keys(path: str) -> list[str]:
@@ -196,7 +167,7 @@ def main(argv=None) -> list[str]:
 
     cfg = Config.fromfile(args.config)
     torch.manual_seed(0)  # random weights (no checkpoint) are reproducible
-    model = build_model(cfg)
+    model = build_visualized_model(cfg)
     backbone = find_backbone(model)
     if args.checkpoint:
         print(f'[visualize_modulation] {load_weights(model, backbone, args.checkpoint)}')

@@ -36,10 +36,9 @@ def model_scope(model: str) -> str:
     if entry.scope is not None:
         return entry.scope
     from mmengine.config import Config
-    scope = Config.fromfile(entry.config).get('default_scope')
-    if scope not in ('mmdet', 'mmseg'):
-        raise ValueError(f'{entry.config}: default_scope={scope!r}, expected mmdet or mmseg')
-    return scope
+
+    from focalnet_mm.runner_utils import config_scope
+    return config_scope(Config.fromfile(entry.config), register=False)
 
 
 def build_inferencer(model: str, weights=None, **kwargs):

@@ -102,13 +102,15 @@ class FocalNetInferencerMixin:
                 model, extra=f', nor of {self.scope}\'s own model index')) from None
 
     def _check_scope(self, cfg) -> None:
-        scope = cfg.get('default_scope')
-        if scope is not None and scope != self.scope:
-            name = self.model_entry.name if self.model_entry else 'this config'
-            other = _INFERENCER_OF_SCOPE.get(scope)
+        """A config of another package than this inferencer's (no ``default_scope``: any)."""
+        from focalnet_mm.runner_utils import config_scope
+        name = self.model_entry.name if self.model_entry else None
+        try:
+            config_scope(cfg, (self.scope,), optional=True, register=False, name=name)
+        except ValueError as e:
+            other = _INFERENCER_OF_SCOPE.get(cfg.get('default_scope'))
             hint = f': use focalnet_mm.apis.{other}' if other else ''
-            raise ValueError(f'{name} belongs to {scope} (default_scope={scope!r}), this '
-                             f'inferencer to {self.scope}{hint}')
+            raise ValueError(f'{e} (the scope of {type(self).__name__}){hint}') from None
 
     # -- weights ---------------------------------------------------------------------------------
     def _init_model(self, cfg, weights: Optional[str], device: str = 'cpu'):

@@ -169,8 +169,3 @@ def unknown_model_message(model: str, root: Optional[str] = None, extra: str = '
     msg += (' (all names: focalnet_mm.apis.list_models() or `python tools/infer.py --list-models`; '
             'a config file path works too)')
     return msg
-
-
-def config_scope(cfg) -> Optional[str]:
-    """The ``default_scope`` of a loaded config (``mmdet`` / ``mmseg`` / ...)."""
-    return cfg.get('default_scope') if cfg is not None else None
