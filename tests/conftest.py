@@ -8,8 +8,10 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-# Deterministic CPU runs; keep the 2 cores for one test process.
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Deterministic CPU runs; a test process takes up to 2 cores, or OMP_NUM_THREADS when set
+# (tools/run_tests.sh runs the two tiers side by side with one thread each: oversubscribed OpenMP
+# teams that spin-wait for each other cost far more than the second thread gains).
+torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS') or max(1, min(2, os.cpu_count() or 1))))
 
 
 # Peak of a full run under the temp dir (training tests write real checkpoints; setup.cfg deletes a

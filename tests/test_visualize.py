@@ -224,7 +224,8 @@ def test_render_gate_maps_layout_and_panels():
 
 # ------------------------------------------------------------------------------- (c, d) the tool
 def run_tool(*args) -> str:
-    env = dict(os.environ, OMP_NUM_THREADS='2')
+    env = dict(os.environ)
+    env.setdefault('OMP_NUM_THREADS', '2')
     proc = subprocess.run([sys.executable, str(TOOL), *map(str, args)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -36,6 +36,7 @@ from __future__ import annotations
 import glob
 import json
 import os.path as osp
+import re
 import socket
 import subprocess
 import sys
@@ -119,6 +120,7 @@ def test_two_process_ddp_matches_single_process(tmp_path):
     t_two = time.time() - t0 - t_one
     log = open(glob.glob(osp.join(two, '*', '*.log'))[0]).read()
     assert 'Distributed training: True' in log and "'backend': 'gloo'" in log, out[-3000:]
+    assert 'Distributed launcher: pytorch' in log and re.search(r'GPU number: 2\b', log), out[-3000:]
 
     a, b = _losses(one), _losses(two)
     assert sorted(a) == sorted(b) == list(range(1, ITERS + 1))
