@@ -1,17 +1,18 @@
 import os
 import os.path as osp
 import shutil
+import sys
 import tempfile
 
 import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # helpers, numerics (as for test modules)
+from helpers import suite_threads  # noqa: E402
 
-# Deterministic CPU runs; a test process takes up to 2 cores, or OMP_NUM_THREADS when set
-# (tools/run_tests.sh runs the two tiers side by side with one thread each: oversubscribed OpenMP
-# teams that spin-wait for each other cost far more than the second thread gains).
-torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS') or max(1, min(2, os.cpu_count() or 1))))
+torch.set_num_threads(suite_threads())  # also for what runs at collection
+
 
 
 # Peak of a full run under the temp dir (training tests write real checkpoints; setup.cfg deletes a
@@ -44,3 +45,10 @@ def demo_data() -> dict:
         return make_demo_data('data/demo', verbose=False)
     finally:
         os.chdir(cwd)
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    """Each test runs with ``helpers.suite_threads()`` torch threads (re-read per test: one while
+    the other tier of tools/run_tests.sh runs, both cores after)."""
+    torch.set_num_threads(suite_threads())

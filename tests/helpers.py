@@ -36,13 +36,28 @@ def num_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def suite_threads() -> int:
+    """Threads for a test process or tool subprocess: up to 2 (the test machine's cores), or
+    ``OMP_NUM_THREADS`` when set. tools/run_tests.sh runs the two tiers side by side and names the
+    other tier's marker file in ``FOCALNET_TEST_OTHER_TIER``: one thread while that tier runs
+    (two OpenMP teams spin-waiting on 2 cores cost far more than the second thread gains), both
+    cores once it has ended."""
+    cores = max(1, min(2, os.cpu_count() or 1))
+    other = os.environ.get('FOCALNET_TEST_OTHER_TIER')
+    if other:
+        return 1 if osp.exists(other) else cores
+    return int(os.environ.get('OMP_NUM_THREADS') or cores)
+
+
 def tool_env(**overrides: str) -> dict:
-    """Environment of the tool subprocesses: idle OpenMP threads sleep after a short spin
-    (GOMP_SPINCOUNT), so that jobs sharing a small machine do not starve each other, unless the
-    caller chose a wait policy."""
+    """Environment of the tool subprocesses: :func:`suite_threads` threads, and idle OpenMP
+    threads sleep after a short spin (GOMP_SPINCOUNT), so that jobs sharing a small machine do not
+    starve each other, unless the caller chose a wait policy."""
     env = dict(os.environ)
     if 'OMP_WAIT_POLICY' not in env:
         env.setdefault('GOMP_SPINCOUNT', '8000')
+    if env.get('FOCALNET_TEST_OTHER_TIER'):
+        env['OMP_NUM_THREADS'] = str(suite_threads())
     env.update(overrides)
     return env
 

@@ -20,7 +20,7 @@ from focalnet_mm.demo_data import DemoDataConfig, make_demo_data
 from focalnet_mm.visualization import (capture_modulation, colorize, depthwise_kernels,
                                        find_backbone, overlay, render_gate_maps,
                                        render_kernel_grid, upsample_map)
-from helpers import randomize_
+from helpers import randomize_, tool_env
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools' / 'visualize_modulation.py'
@@ -224,8 +224,7 @@ def test_render_gate_maps_layout_and_panels():
 
 # ------------------------------------------------------------------------------- (c, d) the tool
 def run_tool(*args) -> str:
-    env = dict(os.environ)
-    env.setdefault('OMP_NUM_THREADS', '2')
+    env = tool_env()
     proc = subprocess.run([sys.executable, str(TOOL), *map(str, args)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
