@@ -13,8 +13,6 @@ from helpers import suite_threads  # noqa: E402
 
 torch.set_num_threads(suite_threads())  # also for what runs at collection
 
-
-
 # Peak of a full run under the temp dir (training tests write real checkpoints; setup.cfg deletes a
 # passing test's tmp_path at once): 1.36 GiB measured.
 TMP_PEAK_GIB = 1.5

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from focalnet_mm import FocalNet
-from helpers import randomize_
+from helpers import randomize_, tool_env
 from numerics import assert_same_function_fp32
 
 
@@ -109,9 +109,9 @@ def test_inductor_compiled_block_matches_eager(tmp_path):
     In a subprocess with its own inductor cache: a compiler or loader crash fails this test with
     its output instead of taking the test session down, and no kernel built on another machine
     (a shared /tmp cache) is reused."""
-    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=str(tmp_path / 'inductor'),
-               PYTHONPATH=os.pathsep.join([osp.dirname(osp.abspath(__file__)),
-                                           os.environ.get('PYTHONPATH', '')]))
+    env = tool_env(TORCHINDUCTOR_CACHE_DIR=str(tmp_path / 'inductor'),
+                   PYTHONPATH=os.pathsep.join([osp.dirname(osp.abspath(__file__)),
+                                               os.environ.get('PYTHONPATH', '')]))
     proc = subprocess.run([sys.executable, '-X', 'faulthandler', '-c', _INDUCTOR_CHECK],
                           capture_output=True, text=True, timeout=900, env=env)
     out = proc.stdout + proc.stderr

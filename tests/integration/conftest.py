@@ -24,13 +24,3 @@ def shared_runs(tmp_path_factory):
     yield get
     shutil.rmtree(root, ignore_errors=True)
 
-
-# Modules whose tool runs fix one thread (bit-identical comparisons, 2-process runs) first, while
-# the unit tier runs beside them; the others then get both cores once it has ended
-# (tools/run_tests.sh, helpers.suite_threads).
-ONE_THREAD_MODULES = ('test_ddp_parity', 'test_resume', 'test_preemption', 'test_bad_data',
-                      'test_mmpretrain_train')
-
-
-def pytest_collection_modifyitems(session, config, items):
-    items.sort(key=lambda item: getattr(item.module, '__name__', '') not in ONE_THREAD_MODULES)
