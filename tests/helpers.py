@@ -1,4 +1,5 @@
 """Shared test helpers (imported by the tests; not a test module)."""
+import contextlib
 import glob
 import importlib.util
 import json
@@ -90,3 +91,35 @@ def load_tool(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _mmengine_managers() -> list:
+    """Every class of mmengine's named singletons (DefaultScope, Visualizer and its subclasses,
+    MMLogger, MessageHub...): each keeps its own instance dict."""
+    from mmengine.utils import ManagerMixin
+    todo, found = [ManagerMixin], []
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo += cls.__subclasses__()
+    return [cls for cls in found if '_instance_dict' in vars(cls)]
+
+
+@contextlib.contextmanager
+def in_process_tool():
+    """For a tool's ``main`` called in the test process (no new interpreter importing torch and
+    mmdet/mmseg again): what the run could leave behind is put back afterwards. The working
+    directory (the tool runs in the repository root, as its subprocess would), torch's thread
+    count, and mmengine's named singletons: a tool's default scope would become the current one of
+    later tests, and a logger first created under ``capsys`` would keep writing to its closed
+    stream."""
+    cwd, threads = os.getcwd(), torch.get_num_threads()
+    saved = [(cls, cls._instance_dict.copy()) for cls in _mmengine_managers()]
+    os.chdir(ROOT)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        torch.set_num_threads(threads)
+        for cls, instances in saved:
+            cls._instance_dict = instances

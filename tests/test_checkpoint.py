@@ -252,3 +252,14 @@ def test_only_history_buffer_statistics_getattr_is_allowed(tmp_path):
     torch.save({'evil': _Exploit()}, tmp_path / 'evil.pth')
     with pytest.raises(UnsafeCheckpointError, match='posix.system'):
         read_checkpoint(str(tmp_path / 'evil.pth'))
+
+
+def test_reading_a_checkpoint_keeps_the_global_allow_list(tmp_path):
+    """``import focalnet_mm`` allows mmengine's checkpoint types for every ``torch.load``; reading a
+    checkpoint with the wider set of released checkpoints must leave exactly that list behind."""
+    from focalnet_mm.models.checkpoint import mmengine_safe_globals
+    before = torch.serialization.get_safe_globals()
+    assert all(g in before for g in mmengine_safe_globals())
+    torch.save({'state_dict': {'w': torch.ones(2)}}, tmp_path / 'ckpt.pth')
+    assert torch.equal(read_checkpoint(str(tmp_path / 'ckpt.pth'))['state_dict']['w'], torch.ones(2))
+    assert torch.serialization.get_safe_globals() == before

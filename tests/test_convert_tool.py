@@ -1,6 +1,7 @@
-"""``tools/convert_checkpoint.py`` as a user runs it: a subprocess on synthetic checkpoints in the
-official, timm and HF layouts; the output must load strictly (``load_pretrained``) and equal the
-source wherever it was not padded; a checkpoint of another variant must fail with a clear message."""
+"""``tools/convert_checkpoint.py`` on synthetic checkpoints in the official, timm and HF layouts;
+the output must load strictly (``load_pretrained``) and equal the source wherever it was not
+padded; a checkpoint of another variant must fail with a clear message. The tool runs in-process
+(its ``main``), except for one real command line."""
 from __future__ import annotations
 
 import os.path as osp
@@ -13,7 +14,7 @@ import torch
 
 from focalnet_mm import FocalNet
 from focalnet_mm.models.checkpoint import load_pretrained, official_to_hf, official_to_timm
-from helpers import randomize_
+from helpers import in_process_tool, load_tool, randomize_
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 TOOL = osp.join(ROOT, 'tools', 'convert_checkpoint.py')
@@ -24,6 +25,20 @@ K1 = 'layers.2.blocks.5.modulation.focal_layers.1.0.weight'   # 5x5 -> 11x11
 def _run(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, TOOL, *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
+
+
+def _call(capsys, *args) -> subprocess.CompletedProcess:
+    """The tool's ``main`` in this process, as :func:`_run` would run it (repository root as the
+    working directory), without a new interpreter importing torch again: the returned status and
+    the captured stdout/stderr."""
+    # Loaded per call: print_report's default ``out=sys.stdout`` is bound when the module runs,
+    # so it must run under the current capture.
+    tool = load_tool('convert_checkpoint')
+    capsys.readouterr()
+    with in_process_tool():
+        code = tool.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess([TOOL, *map(str, args)], code, out, err)
 
 
 @pytest.fixture(scope='module')
@@ -66,10 +81,10 @@ def _check_output(dst, src_sd):
     return out
 
 
-def test_official_window3_to_window9(official_tiny, tmp_path):
+def test_official_window3_to_window9(official_tiny, tmp_path, capsys):
     src, sd = official_tiny
     dst = tmp_path / 'out' / 'tiny_srf_w9.pth'
-    proc = _run(src, dst, '--arch', 'tiny-srf', '--focal-windows', '9')
+    proc = _call(capsys, src, dst, '--arch', 'tiny-srf', '--focal-windows', '9')
     assert proc.returncode == 0, proc.stderr
     assert 'format: official' in proc.stdout
     assert f'{K0}: (96, 1, 3, 3) -> (96, 1, 9, 9)' in proc.stdout
@@ -85,20 +100,20 @@ def test_official_window3_to_window9(official_tiny, tmp_path):
     assert len(meta['kept_at_init']) == 8
 
 
-def test_timm_named(official_tiny, tmp_path):
+def test_timm_named(official_tiny, tmp_path, capsys):
     src, sd = official_tiny
     timm_path = tmp_path / 'timm.pth'
     timm_sd = official_to_timm(sd, use_postln=False)
     assert 'stem.proj.weight' in timm_sd
     torch.save(timm_sd, timm_path)
     dst = tmp_path / 'from_timm.pth'
-    proc = _run(timm_path, dst, '--focal-windows', '9')
+    proc = _call(capsys, timm_path, dst, '--focal-windows', '9')
     assert proc.returncode == 0, proc.stderr
     assert 'format: timm' in proc.stdout
     _check_output(dst, sd)
 
 
-def test_hf_named_safetensors(official_tiny, tmp_path):
+def test_hf_named_safetensors(official_tiny, tmp_path, capsys):
     from safetensors.torch import save_file
     src, sd = official_tiny
     hf_sd = official_to_hf(sd)
@@ -106,20 +121,20 @@ def test_hf_named_safetensors(official_tiny, tmp_path):
     hf_path = tmp_path / 'model.safetensors'
     save_file({k: v.contiguous() for k, v in hf_sd.items()}, str(hf_path))
     dst = tmp_path / 'from_hf.pth'
-    proc = _run(hf_path, dst, '--focal-windows', '9', '--no-progress')
+    proc = _call(capsys, hf_path, dst, '--focal-windows', '9', '--no-progress')
     assert proc.returncode == 0, proc.stderr
     assert 'format: hf' in proc.stdout
     assert 'tensors:' not in proc.stderr
     _check_output(dst, sd)
 
 
-def test_config_target_and_export_round_trip(official_tiny, tmp_path):
+def test_config_target_and_export_round_trip(official_tiny, tmp_path, capsys):
     """--config takes the backbone of an mm config (tiny-lrf, per-stage windows: focal levels are
     expanded 2 -> 3); --to timm exports names that the tool reads back to the same tensors."""
     src, sd = official_tiny
     cfg = osp.join(ROOT, 'configs/mmdet/atss_focalnet-t-lrf_fpn_ms-crop-3x_coco.py')
     dst = tmp_path / 'lrf.pth'
-    proc = _run(src, dst, '--config', cfg)
+    proc = _call(capsys, src, dst, '--config', cfg)
     assert proc.returncode == 0, proc.stderr
     assert 'focal_levels=(3, 3, 3, 3), focal_windows=(11, 9, 9, 7)' in proc.stdout
     assert 'expanded focal levels (zero gates for new levels): 24' in proc.stdout
@@ -129,19 +144,21 @@ def test_config_target_and_export_round_trip(official_tiny, tmp_path):
     assert not f[194].any() and torch.equal(f[195], src_f[194])
 
     exported = tmp_path / 'w9_timm.pth'
-    proc = _run(src, exported, '--focal-windows', '9', '--to', 'timm')
+    proc = _call(capsys, src, exported, '--focal-windows', '9', '--to', 'timm')
     assert proc.returncode == 0, proc.stderr
     timm_sd = torch.load(exported, weights_only=True)
     assert 'stem.proj.weight' in timm_sd and 'layers.1.downsample.proj.weight' in timm_sd
     assert timm_sd['layers.0.blocks.0.modulation.focal_layers.0.0.weight'].shape[-1] == 9
     back = tmp_path / 'back.pth'
-    proc = _run(exported, back, '--focal-windows', '9')
+    proc = _call(capsys, exported, back, '--focal-windows', '9')
     assert proc.returncode == 0, proc.stderr
     assert 'padded kernels (zero-padded, centred): 0' in proc.stdout
     _check_output(back, sd)
 
 
 def test_base_checkpoint_into_tiny_fails(tmp_path):
+    # Stays a real process (the cheapest run of the tool): `python tools/convert_checkpoint.py`
+    # as a user runs it, its exit status and a clean message without a traceback.
     base = FocalNet('base-srf', drop_path_rate=0.)
     path = tmp_path / 'focalnet_base_srf.pth'
     torch.save({'model': base.state_dict()}, path)
@@ -154,16 +171,16 @@ def test_base_checkpoint_into_tiny_fails(tmp_path):
     assert not dst.exists()
 
 
-def test_corrupt_and_unsafe_files_fail(official_tiny, tmp_path):
+def test_corrupt_and_unsafe_files_fail(official_tiny, tmp_path, capsys):
     src, _ = official_tiny
     corrupt = tmp_path / 'corrupt.pth'
     corrupt.write_bytes(src.read_bytes()[:100_000])
-    proc = _run(corrupt, tmp_path / 'x.pth')
+    proc = _call(capsys, corrupt, tmp_path / 'x.pth')
     assert proc.returncode != 0 and 'corrupt' in proc.stderr and 'Traceback' not in proc.stderr
 
     unsafe = tmp_path / 'unsafe.pth'
     torch.save({'model': {'x': torch.zeros(1)}, 'cfg': subprocess.CompletedProcess([], 0)}, unsafe)
-    proc = _run(unsafe, tmp_path / 'y.pth')
+    proc = _call(capsys, unsafe, tmp_path / 'y.pth')
     assert proc.returncode != 0
     assert 'UnsafeCheckpointError' in proc.stderr and 'trusted' in proc.stderr, proc.stderr
     assert not (tmp_path / 'y.pth').exists()

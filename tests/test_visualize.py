@@ -20,7 +20,7 @@ from focalnet_mm.demo_data import DemoDataConfig, make_demo_data
 from focalnet_mm.visualization import (capture_modulation, colorize, depthwise_kernels,
                                        find_backbone, overlay, render_gate_maps,
                                        render_kernel_grid, upsample_map)
-from helpers import randomize_, tool_env
+from helpers import in_process_tool, load_tool, randomize_, tool_env
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools' / 'visualize_modulation.py'
@@ -231,6 +231,17 @@ def run_tool(*args) -> str:
     return proc.stdout
 
 
+def call_tool(capsys, *args) -> str:
+    """:func:`run_tool` in this process (the tool's ``main``), without a new interpreter importing
+    torch and mmdet/mmseg again: returns the captured stdout."""
+    tool = load_tool('visualize_modulation')
+    capsys.readouterr()
+    with in_process_tool():
+        written = tool.main([str(a) for a in args])  # the process would exit 0 here
+    assert written
+    return capsys.readouterr().out
+
+
 def png(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         assert im.mode == 'RGB'
@@ -262,10 +273,10 @@ def resized(path: Path, hw: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.open(path).convert('RGB').resize(hw[::-1], Image.BILINEAR))
 
 
-def test_tool_on_a_detector_config(demo_images, tmp_path):
+def test_tool_on_a_detector_config(demo_images, tmp_path, capsys):
     out_dir = tmp_path / 'det'
-    stdout = run_tool(demo_images['coco'], DET_CONFIG, '--out-dir', out_dir, '--size', 128,
-                      '--stage', 'all')
+    stdout = call_tool(capsys, demo_images['coco'], DET_CONFIG, '--out-dir', out_dir, '--size',
+                       128, '--stage', 'all')
     assert 'random weights' in stdout
     hw = expected_hw(demo_images['coco'], 128)
     # tiny-srf, windows 9: kernels 9 and 11; 8 px per tap, cells 88 px; 4 stages x 2 levels
@@ -274,7 +285,7 @@ def test_tool_on_a_detector_config(demo_images, tmp_path):
                   image=resized(demo_images['coco'], hw))
 
 
-def test_tool_on_a_segmentor_config_with_a_full_checkpoint(demo_images, tmp_path):
+def test_tool_on_a_segmentor_config_with_a_full_checkpoint(demo_images, tmp_path, capsys):
     # A segmentor checkpoint in mmengine's layout: backbone.* + head tensors.
     backbone = randomize_(FocalNet('tiny-srf', focal_windows=9), seed=3)
     state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
@@ -284,7 +295,8 @@ def test_tool_on_a_segmentor_config_with_a_full_checkpoint(demo_images, tmp_path
     torch.save({'meta': {'epoch': 1}, 'state_dict': state}, ckpt)
 
     out_dir = tmp_path / 'seg'
-    stdout = run_tool(demo_images['ade'], SEG_CONFIG, ckpt, '--out-dir', out_dir, '--size', 128)
+    stdout = call_tool(capsys, demo_images['ade'], SEG_CONFIG, ckpt, '--out-dir', out_dir,
+                       '--size', 128)
     assert 'full model checkpoint loaded by mmengine load_checkpoint' in stdout
     hw = expected_hw(demo_images['ade'], 128)
     check_figures(out_dir, stdout, [3], levels=2, hw=hw,
@@ -303,6 +315,8 @@ def test_tool_on_a_four_level_backbone_config_with_a_backbone_checkpoint(demo_im
     torch.save({'model': net.state_dict()}, ckpt)
 
     out_dir = tmp_path / 'fl4'
+    # Stays a real process (the cheapest run of the tool): `python tools/visualize_modulation.py`
+    # as a user runs it, exit status 0 included.
     stdout = run_tool(demo_images['coco'], config, ckpt, '--out-dir', out_dir, '--size', 96,
                       '--stage', 1)
     assert 'focalnet_mm load_pretrained' in stdout

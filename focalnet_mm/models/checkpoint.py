@@ -365,7 +365,11 @@ def read_checkpoint(path: str, trusted: bool = False) -> dict:
     try:
         if trusted:
             return torch.load(path, map_location='cpu', weights_only=False)
-        with torch.serialization.safe_globals(pretrained_safe_globals()):
+        # only what is not allowed already: leaving the context removes its entries from torch's
+        # global allow-list, which would drop those `import focalnet_mm` added for mmengine's loaders
+        allowed = torch.serialization.get_safe_globals()
+        extra = [g for g in pretrained_safe_globals() if g not in allowed]
+        with torch.serialization.safe_globals(extra):
             return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
         if not trusted and 'Weights only load failed' in str(e):

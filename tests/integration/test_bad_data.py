@@ -1,4 +1,5 @@
-"""Integration: what training does with bad data (the FocalNet-T Mask R-CNN demo config, real
+"""Integration: what training does with bad data (the Mask R-CNN demo config with a narrow FocalNet
+and narrow heads, ``tests/data/configs``: the data path is under test, not the model; real
 ``tools/train.py`` runs on corrupted copies of the demo COCO set built in a temporary directory;
 ``data/demo`` is not modified).
 
@@ -38,7 +39,7 @@ import pytest
 from helpers import tool_env
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-CONFIG = 'configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py'
+CONFIG = 'tests/data/configs/mask-rcnn_focalnet-narrow_demo.py'
 SRC = osp.join(ROOT, 'data/demo/coco')
 ANN = 'annotations/instances_train2017.json'
 

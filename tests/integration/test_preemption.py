@@ -2,9 +2,10 @@
 checkpoint at the next iteration boundary, exits with the requeue status (75), and the same command
 run again continues automatically, bit-identical to an uninterrupted run.
 
-The FocalNet-T Mask R-CNN demo (``EpochBasedTrainLoop``, the harder case: a pre-emption checkpoint
-falls inside an epoch, which mmengine alone would restart from its first batch), shrunk as in
-tests/integration/test_resume.py (4 images, batch 2: 2 iterations per epoch, 3 epochs), is trained
+The Mask R-CNN demo with a narrow FocalNet (``EpochBasedTrainLoop``, the harder case: a
+pre-emption checkpoint falls inside an epoch, which mmengine alone would restart from its first
+batch), shrunk as in tests/integration/test_resume.py (4 images, batch 2: 2 iterations per epoch,
+3 epochs), is trained
 by three processes running the same ``tools/train.py CONFIG --work-dir W`` command:
 
 1. SIGUSR1 arrives while the epoch-1 checkpoint is being saved (sent by ``SendSignalHook`` in

@@ -2,8 +2,9 @@
 ``tools/train.py --resume`` ends with the same weights and the same loss curve as an uninterrupted
 run of the same seed, bit for bit (CPU).
 
-For each of the two loop kinds (FocalNet-T Mask R-CNN demo: ``EpochBasedTrainLoop``; FocalNet-T
-UPerNet demo: ``IterBasedTrainLoop``), shrunk to a few iterations on 4 images (the epoch case runs
+For each of the two loop kinds (the Mask R-CNN demo: ``EpochBasedTrainLoop``; the UPerNet demo:
+``IterBasedTrainLoop``; both with a narrow FocalNet and narrow heads, ``tests/data/configs``: the
+engine is under test, not the model's width), shrunk to a few iterations on 4 images (the epoch case runs
 as the uninterrupted run and the interrupted runs of tests/integration/test_preemption.py, the
 iteration case here):
 
@@ -47,7 +48,7 @@ CASES = {
     # EpochBasedTrainLoop: 4 images / batch 2 = 2 iterations per epoch, 3 epochs, a checkpoint per
     # epoch; B is killed after epoch_1.pth and resumes at epoch 2.
     'mask-rcnn-epoch': dict(
-        config='configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py',
+        config='tests/data/configs/mask-rcnn_focalnet-narrow_demo.py',
         options=['train_dataloader.dataset.indices=4', 'train_dataloader.batch_size=2',
                  'train_cfg.max_epochs=3', 'param_scheduler.0.end=3',
                  'param_scheduler.1.milestones=[2]', 'default_hooks.checkpoint.interval=1',
@@ -57,7 +58,7 @@ CASES = {
     # every 3; the resumed loop re-iterates the dataloader 3 batches (running the random transforms)
     # before iteration 4.
     'upernet-iter': dict(
-        config='configs/demo/upernet_focalnet-t-srf_demo.py',
+        config='tests/data/configs/upernet_focalnet-narrow_demo.py',
         options=['train_dataloader.dataset.indices=4', 'train_dataloader.batch_size=2',
                  'train_cfg.max_iters=6', 'param_scheduler.0.end=2', 'param_scheduler.1.begin=2',
                  'param_scheduler.1.end=6', 'default_hooks.checkpoint.interval=3', *EXACT_LOG,
