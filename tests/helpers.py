@@ -1,5 +1,6 @@
 """Shared test helpers (imported by the tests; not a test module)."""
 import contextlib
+import functools
 import glob
 import importlib.util
 import json
@@ -123,3 +124,22 @@ def in_process_tool():
         torch.set_num_threads(threads)
         for cls, instances in saved:
             cls._instance_dict = instances
+
+
+def call_tool_main(capsys, name: str, *args) -> tuple:
+    """``tools/<name>.py ARGS`` through its ``main`` in this process, under :func:`in_process_tool`:
+    (what ``main`` returned, captured stdout, captured stderr)."""
+    tool = load_tool(name)  # per call: a default such as ``out=sys.stdout`` binds this capture
+    capsys.readouterr()
+    with in_process_tool():
+        result = tool.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return result, out, err
+
+
+@functools.lru_cache(maxsize=None)
+def parsed_config(path):
+    """``Config.fromfile(path)``, parsed once per test process (mmengine's parse of the mmdet/mmseg
+    bases takes ~0.5 s). For tests that only read it: one that edits a config parses its own."""
+    from mmengine.config import Config
+    return Config.fromfile(str(path))

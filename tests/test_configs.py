@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from helpers import load_tool
+from helpers import load_tool, parsed_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,19 +124,12 @@ def test_zoo_is_complete():
     assert {'configs/mmdet/metafile.yml', 'configs/mmseg/metafile.yml'} <= set(index['Import'])
 
 
-@functools.lru_cache(maxsize=None)
-def _config(path: Path):
-    """Each config parsed once per module (mmengine's parse of the mmdet/mmseg bases takes ~0.5 s).
-    The tests only read it; the one that edits a config loads its own."""
-    return model_zoo.load_config(path)
-
-
 PATHS = {p.stem: p for p in CONFIGS}
 
 
 def _build(stem: str, device: str):
     with torch.device(device):
-        return model_zoo.build_model(_config(PATHS[stem]), model_zoo.task_of(PATHS[stem]))
+        return model_zoo.build_model(parsed_config(PATHS[stem]), model_zoo.task_of(PATHS[stem]))
 
 
 @functools.lru_cache(maxsize=None)
@@ -149,7 +142,7 @@ def _meta_model(stem: str):
 @pytest.fixture(scope='module', params=CONFIGS, ids=[p.stem for p in CONFIGS])
 def built(request):
     path = request.param
-    return path.stem, model_zoo.task_of(path), _config(path), _meta_model(path.stem)
+    return path.stem, model_zoo.task_of(path), parsed_config(path), _meta_model(path.stem)
 
 
 def test_params_match_paper(built):
@@ -307,7 +300,7 @@ def test_one_real_forward_per_family(stem):
     segmentation head) outputs are finite, with the meta forward's shapes and the expected ones."""
     height, width = FORWARD_SIZE
     real = _forward(_build(stem, 'cpu'), EXPECTED[stem]['family'], torch.randn(1, 3, height, width))
-    want = _expected_shapes(stem, _config(PATHS[stem]), height, width)
+    want = _expected_shapes(stem, parsed_config(PATHS[stem]), height, width)
     for real_outs, meta_outs, want_shapes in zip(real, _meta_forward(stem), want):
         assert _shapes(real_outs) == _shapes(meta_outs) == want_shapes
         for t in real_outs:
@@ -410,7 +403,7 @@ def test_segmentation_multiscale_test_option():
     for path in CONFIGS:
         if model_zoo.task_of(path) != 'mmseg':
             continue
-        cfg = _config(path)
+        cfg = parsed_config(path)
         assert cfg.tta_model.type == 'SegTTAModel'
         tta = cfg.tta_pipeline[1]
         resizes, flips, _, _ = tta.transforms
@@ -418,7 +411,7 @@ def test_segmentation_multiscale_test_option():
         assert [tuple(r.scale) for r in resizes] == [(int(2048 * r), int(512 * r)) for r in ratios]
         assert sorted(f.prob for f in flips) == [0.0, 1.0]
     with DefaultScope.overwrite_default_scope('mmseg'):
-        transform = TRANSFORMS.build(copy.deepcopy(_config(SEG_BASE).tta_pipeline[1]))
+        transform = TRANSFORMS.build(copy.deepcopy(parsed_config(SEG_BASE).tta_pipeline[1]))
     assert len(transform.subroutines) == 6 * 2
 
 
@@ -445,7 +438,7 @@ def test_metafiles_match_configs():
             assert path.is_file() and entry['Name'] == path.stem
             if path.stem in RECORD_STEMS:
                 continue  # tests/test_record_configs.py
-            cfg = _config(path)
+            cfg = parsed_config(path)
             assert entry['Weights'] == cfg.model.backbone.init_cfg.checkpoint
             exp = EXPECTED[path.stem]
             if 'Epochs' in entry['Metadata']:

@@ -14,7 +14,7 @@ import torch
 
 from focalnet_mm import FocalNet
 from focalnet_mm.models.checkpoint import load_pretrained, official_to_hf, official_to_timm
-from helpers import in_process_tool, load_tool, randomize_
+from helpers import call_tool_main, randomize_
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 TOOL = osp.join(ROOT, 'tools', 'convert_checkpoint.py')
@@ -31,13 +31,7 @@ def _call(capsys, *args) -> subprocess.CompletedProcess:
     """The tool's ``main`` in this process, as :func:`_run` would run it (repository root as the
     working directory), without a new interpreter importing torch again: the returned status and
     the captured stdout/stderr."""
-    # Loaded per call: print_report's default ``out=sys.stdout`` is bound when the module runs,
-    # so it must run under the current capture.
-    tool = load_tool('convert_checkpoint')
-    capsys.readouterr()
-    with in_process_tool():
-        code = tool.main([str(a) for a in args])
-    out, err = capsys.readouterr()
+    code, out, err = call_tool_main(capsys, 'convert_checkpoint', *args)
     return subprocess.CompletedProcess([TOOL, *map(str, args)], code, out, err)
 
 

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import in_process_tool, load_tool, tool_env
+from helpers import call_tool_main, load_tool, tool_env
 import torch
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
@@ -280,14 +280,11 @@ def _cli(*args, timeout=600):
 def _cli_in_process(capsys, *args) -> subprocess.CompletedProcess:
     """``tools/infer.py ARGS`` as :func:`_cli` runs it, without a new interpreter importing torch,
     mmdet and mmseg again: the returned status and the captured stdout/stderr."""
-    infer = load_tool('infer')
-    capsys.readouterr()
-    with in_process_tool(), warnings.catch_warnings():
+    with warnings.catch_warnings():
         # the filters of the tool's __main__ block
         warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
         warnings.filterwarnings('ignore', message='Warning: The .* is out of bounds')
-        code = infer.main(list(args))
-    out, err = capsys.readouterr()
+        code, out, err = call_tool_main(capsys, 'infer', *args)
     return subprocess.CompletedProcess(['tools/infer.py', *args], code, out, err)
 
 

@@ -13,14 +13,13 @@ the parameters and nearly all of the build time (its weights' random init).
 """
 from __future__ import annotations
 
-import functools
 import os.path
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from helpers import load_tool
+from helpers import load_tool, parsed_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,17 +107,10 @@ def test_record_configs_are_all_there():
     assert {'configs/mmdet/metafile.yml', 'configs/mmseg/metafile.yml'} <= set(index['Import'])
 
 
-@functools.lru_cache(maxsize=None)
-def _config(path: Path):
-    """Each config parsed once per module (mmengine's parse of the mmdet/mmseg bases takes ~0.5 s).
-    The tests only read it; the one that edits a config loads its own."""
-    return model_zoo.load_config(path)
-
-
 @pytest.fixture(scope='module', params=CONFIGS, ids=[p.stem for p in CONFIGS])
 def built(request):
     path = request.param
-    cfg = _config(path)
+    cfg = parsed_config(path)
     model = model_zoo.build_model(cfg, model_zoo.task_of(path))
     yield path.stem, cfg, model
     del model
@@ -268,7 +260,7 @@ def test_optimizer_groups(built):
 
 def test_schedules_and_data():
     """What the recipes inherit from mmdet/mmseg's Swin-L configs, and UPerNet-L's 640 data."""
-    load = {p.stem: _config(p) for p in CONFIGS}
+    load = {p.stem: parsed_config(p) for p in CONFIGS}
     for stem, cfg in load.items():  # `--auto-scale-lr` from the paper's total batch
         assert cfg.auto_scale_lr.base_batch_size == 16, stem
     for s in (4, 5):

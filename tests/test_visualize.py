@@ -3,7 +3,6 @@ are what the blocks compute (recomputed here from the paper's formulas), capturi
 and the tool writes the documented PNGs for detector, segmentor and plain backbone configs."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from focalnet_mm.demo_data import DemoDataConfig, make_demo_data
 from focalnet_mm.visualization import (capture_modulation, colorize, depthwise_kernels,
                                        find_backbone, overlay, render_gate_maps,
                                        render_kernel_grid, upsample_map)
-from helpers import in_process_tool, load_tool, randomize_, tool_env
+from helpers import call_tool_main, randomize_, tool_env
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools' / 'visualize_modulation.py'
@@ -234,12 +233,9 @@ def run_tool(*args) -> str:
 def call_tool(capsys, *args) -> str:
     """:func:`run_tool` in this process (the tool's ``main``), without a new interpreter importing
     torch and mmdet/mmseg again: returns the captured stdout."""
-    tool = load_tool('visualize_modulation')
-    capsys.readouterr()
-    with in_process_tool():
-        written = tool.main([str(a) for a in args])  # the process would exit 0 here
-    assert written
-    return capsys.readouterr().out
+    written, out, _ = call_tool_main(capsys, 'visualize_modulation', *args)
+    assert written  # the process would exit 0 here
+    return out
 
 
 def png(path: Path) -> np.ndarray:
