@@ -8,8 +8,9 @@ to the measurement), the loop a user writes::
         result = inferencer(img)
 
 over the demo images (64 per task, COCO / ADE20K layouts, sizes 112-144 px, nearly every size
-different), cycled: 140 images through the demo Mask R-CNN and through the demo UPerNet
-(full-width FocalNet-T, randomly initialised, loaded from an mmengine checkpoint). Every 10
+different), cycled: 140 images through the demo Mask R-CNN and through the demo UPerNet pipelines
+(with a narrow FocalNet and narrow heads, ``tests/data/configs/``; randomly initialised, loaded
+from an mmengine checkpoint). Every 10
 images, after ``gc.collect()``, two figures are sampled:
 
 * **RSS** (``VmRSS`` of /proc/self/status): what the issue asks about; growth from the end of a
@@ -24,17 +25,19 @@ images, after ``gc.collect()``, two figures are sampled:
   64 images), then stays flat. Bounds: heap growth after warm-up < **16 MB**, and after the first
   pass over every distinct image (image 70 on) < **1 MB**, i.e. < 15 KB per image (70 images).
 
-Measured (2-core CPU machine shared with other jobs, torch 2.14; printed with ``pytest -s``; the
-detector over 200 images): detector RSS 1228.5 -> 1229.1 MB (+0.5-0.6 MB in three runs), heap
-400.3 -> 403.7 MB (+3.5 MB, all of it before image 50; 0.00 MB from image 70 to 200); segmentor
+Measured with the narrow models (AMD EPYC, 2 cores, torch 2.14; printed with ``pytest -s``):
+detector RSS +1.8 MB, heap +1.3 MB (all before image 50; 0.00 MB from image 70 to 140); segmentor
+RSS +5.7 MB, heap +5.2 MB (all before image 60; 0.00 MB from image 70 to 140). Earlier, with the
+full-width FocalNet-T (the detector over 200 images): detector RSS 1228.5 -> 1229.1 MB (+0.5-0.6
+MB in three runs), heap 400.3 -> 403.7 MB (+3.5 MB, all of it before image 50; 0.00 MB from image 70 to 200); segmentor
 RSS +0.9 MB, heap +7.7 MB (all before image 60; 0.00-0.01 MB from image 70 to 140/150).
 
 Cost control (same code paths, fewer regions of interest and pixels): images resized to half the
 demo configs' test scale; the detector's test-time RPN keeps 100 proposals (nms_pre 200) and the
 R-CNN 10 detections per image instead of 1000/100 (a random model scores every proposal alike
 and the mask head, ~0.5 GFLOP per detection, would dominate); no visualisation or file output
-(only the inference loop is measured). Whole module: 84 s on 2 cores (~2.5 min when other jobs
-load them).
+(only the inference loop is measured). Whole module: 41 s on 2 cores (84 s with the full-width
+model; longer when other jobs load them).
 """
 from __future__ import annotations
 
@@ -48,8 +51,11 @@ import sys
 import pytest
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-CONFIGS = {'det': 'configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py',
-           'seg': 'configs/demo/upernet_focalnet-t-srf_demo.py'}
+# the demo configs' data and inference pipelines with a narrow FocalNet and narrow heads: what can
+# leak (the inferencer's per-call state, caches keyed by input size, the CPU kernel plans) does not
+# depend on the model's width, and an image costs a tenth of the full-width model's time
+CONFIGS = {'det': 'tests/data/configs/mask-rcnn_focalnet-narrow_demo.py',
+           'seg': 'tests/data/configs/upernet_focalnet-narrow_demo.py'}
 IMAGES = {'det': 'data/demo/coco/*2017/*.jpg',
           'seg': 'data/demo/ade/ADEChallengeData2016/images/*/*.jpg'}
 WARMUP = 20
