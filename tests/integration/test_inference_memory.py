@@ -10,8 +10,7 @@ to the measurement), the loop a user writes::
 over the demo images (64 per task, COCO / ADE20K layouts, sizes 112-144 px, nearly every size
 different), cycled: 140 images through the demo Mask R-CNN and through the demo UPerNet pipelines
 (with a narrow FocalNet and narrow heads, ``tests/data/configs/``; randomly initialised, loaded
-from an mmengine checkpoint). Every 10
-images, after ``gc.collect()``, two figures are sampled:
+from an mmengine checkpoint). Every 10 images, after ``gc.collect()``, two figures are sampled:
 
 * **RSS** (``VmRSS`` of /proc/self/status): what the issue asks about; growth from the end of a
   20-image warm-up to the last image must stay below **16 MB**;
@@ -29,8 +28,9 @@ Measured with the narrow models (AMD EPYC, 2 cores, torch 2.14; printed with ``p
 detector RSS +1.8 MB, heap +1.3 MB (all before image 50; 0.00 MB from image 70 to 140); segmentor
 RSS +5.7 MB, heap +5.2 MB (all before image 60; 0.00 MB from image 70 to 140). Earlier, with the
 full-width FocalNet-T (the detector over 200 images): detector RSS 1228.5 -> 1229.1 MB (+0.5-0.6
-MB in three runs), heap 400.3 -> 403.7 MB (+3.5 MB, all of it before image 50; 0.00 MB from image 70 to 200); segmentor
-RSS +0.9 MB, heap +7.7 MB (all before image 60; 0.00-0.01 MB from image 70 to 140/150).
+MB in three runs), heap 400.3 -> 403.7 MB (+3.5 MB, all of it before image 50; 0.00 MB from image
+70 to 200); segmentor RSS +0.9 MB, heap +7.7 MB (all before image 60; 0.00-0.01 MB from image 70
+to 140/150).
 
 Cost control (same code paths, fewer regions of interest and pixels): images resized to half the
 demo configs' test scale; the detector's test-time RPN keeps 100 proposals (nms_pre 200) and the
@@ -53,7 +53,7 @@ import pytest
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 # the demo configs' data and inference pipelines with a narrow FocalNet and narrow heads: what can
 # leak (the inferencer's per-call state, caches keyed by input size, the CPU kernel plans) does not
-# depend on the model's width, and an image costs a tenth of the full-width model's time
+# depend on the model's width (the module's time: 41 s instead of 84 s with the full-width model)
 CONFIGS = {'det': 'tests/data/configs/mask-rcnn_focalnet-narrow_demo.py',
            'seg': 'tests/data/configs/upernet_focalnet-narrow_demo.py'}
 IMAGES = {'det': 'data/demo/coco/*2017/*.jpg',
