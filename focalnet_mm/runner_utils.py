@@ -172,6 +172,20 @@ def _init_cpu_process_group(launcher: str, dist_cfg: dict) -> None:
     dist.init_process_group(backend='gloo', rank=rank, world_size=world, **kwargs)
 
 
+def finish_distributed() -> None:
+    """End a distributed run cleanly: wait for every rank, then destroy the process group.
+
+    Without this the process group is torn down by the interpreter's exit, in no defined order
+    with the communication threads still alive; with gloo that intermittently aborts a rank
+    (``terminate called without an active exception``, SIGABRT) after a run that succeeded.
+    Called on success only: a rank that failed must not wait for the others at a barrier.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def default_work_dir(cfg, config_path: str, work_dir: Optional[str]) -> None:
     """Set ``cfg.work_dir`` as mmdet's tools do: the command line's ``--work-dir``, else the
     config's own ``work_dir``, else ``./work_dirs/<config file stem>``."""

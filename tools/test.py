@@ -146,7 +146,9 @@ def main(argv=None):
         # only; elsewhere, and per block where not measured faster, the reference forward)
         from focalnet_mm.models.cpu_accel import accelerate
         accelerate(runner.model)
-    return runner.test()
+    metrics = runner.test()
+    runner_utils.finish_distributed()
+    return metrics
 
 
 if __name__ == '__main__':

@@ -113,6 +113,7 @@ def main(argv=None):
     args = parse_args(argv)
     runner = build_runner(args)
     runner.train()
+    runner_utils.finish_distributed()
 
 
 if __name__ == '__main__':

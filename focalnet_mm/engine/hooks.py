@@ -354,7 +354,8 @@ class DistLossAverageHook(Hook):
             return
         keys = [k for k, v in outputs.items()
                 if isinstance(v, (int, float)) or (torch.is_tensor(v) and v.numel() == 1)]
-        values = torch.tensor([float(outputs[k]) for k in keys], dtype=torch.float64)
+        values = torch.tensor([float(torch.as_tensor(outputs[k]).detach()) for k in keys],
+                              dtype=torch.float64)
         all_reduce(values, op='mean')  # moves to the backend's device and back
         for k, v in zip(keys, values.tolist()):
             outputs[k] = v
