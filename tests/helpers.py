@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
 
@@ -111,19 +112,26 @@ def in_process_tool():
     """For a tool's ``main`` called in the test process (no new interpreter importing torch and
     mmdet/mmseg again): what the run could leave behind is put back afterwards. The working
     directory (the tool runs in the repository root, as its subprocess would), torch's thread
-    count, and mmengine's named singletons: a tool's default scope would become the current one of
-    later tests, and a logger first created under ``capsys`` would keep writing to its closed
-    stream."""
+    count, and mmengine's named singletons, which the run starts without: a tool's default scope
+    would become the current one of later tests, a logger first created under ``capsys`` would keep
+    writing to its closed stream, and a visualizer made earlier would write into its own run's
+    work dir."""
     cwd, threads = os.getcwd(), torch.get_num_threads()
-    saved = [(cls, cls._instance_dict.copy()) for cls in _mmengine_managers()]
+    saved = {cls: cls._instance_dict.copy() for cls in _mmengine_managers()}
+    for cls in saved:  # and the run starts without any, as in a new process
+        cls._instance_dict = type(cls._instance_dict)()
+    # a run that raises skips its hooks' after_train: PreemptionHook's handlers would stay
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGUSR1)}
     os.chdir(ROOT)
     try:
         yield
     finally:
         os.chdir(cwd)
         torch.set_num_threads(threads)
-        for cls, instances in saved:
-            cls._instance_dict = instances
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        for cls in _mmengine_managers():  # also the classes the run imported (mmdet's...)
+            cls._instance_dict = saved.get(cls, type(cls._instance_dict)())
 
 
 def call_tool_main(capsys, name: str, *args) -> tuple:

@@ -79,6 +79,7 @@ _PLAIN = ('import transformers; print("TF", transformers.__version__, transforme
           'flush=True); import mmdet.models')
 
 
+@pytest.mark.integration  # four interpreters importing the stack: ~40 s on a core
 @pytest.mark.parametrize('pin_file', PIN_FILES, ids=[osp.basename(p) for p in PIN_FILES])
 def test_plain_stack_breaks_without_the_fix(pin_file, runs):
     """The environment reproduces the user's failure: mmdet's models do not import at all."""
@@ -184,6 +185,7 @@ print('RESULT', json.dumps(out))
 '''
 
 
+@pytest.mark.integration  # four interpreters importing the stack: ~40 s on a core
 @pytest.mark.parametrize('pin_file', PIN_FILES, ids=[osp.basename(p) for p in PIN_FILES])
 def test_configs_build_and_run_with_transformers_installed(pin_file, runs):
     returncode, stdout, stderr = runs[pin_file, 'fixed']

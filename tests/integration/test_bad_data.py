@@ -1,7 +1,7 @@
 """Integration: what training does with bad data (the Mask R-CNN demo config with a narrow FocalNet
 and narrow heads, ``tests/data/configs``: the data path is under test, not the model; real
-``tools/train.py`` runs on corrupted copies of the demo COCO set built in a temporary directory;
-``data/demo`` is not modified).
+``tools/train.py`` runs, through its ``main`` in the test process, on corrupted copies of the demo
+COCO set built in a temporary directory; ``data/demo`` is not modified).
 
 Behaviours (all mmdet 3.3 / mmcv 2.1's own; this test pins them down for our configs):
 
@@ -25,6 +25,7 @@ Behaviours (all mmdet 3.3 / mmcv 2.1's own; this test pins them down for our con
 from __future__ import annotations
 
 import copy
+import dataclasses
 import glob
 import json
 import math
@@ -32,11 +33,11 @@ import os
 import os.path as osp
 import re
 import shutil
-import subprocess
-import sys
+import traceback
+from typing import Optional
 
 import pytest
-from helpers import tool_env
+from helpers import in_process_tool, load_tool
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIG = 'tests/data/configs/mask-rcnn_focalnet-narrow_demo.py'
@@ -74,16 +75,28 @@ def _write(root, data: dict) -> str:
     return str(root)
 
 
-def _train(data_root: str, work_dir: str, *extra: str) -> subprocess.CompletedProcess:
-    env = tool_env(OMP_NUM_THREADS='1')
+@dataclasses.dataclass
+class Run:
+    error: Optional[BaseException]  # what training raised, if it did
+    text: str  # the formatted traceback (as a failing process prints it), then the run's log
+
+
+def _train(data_root: str, work_dir: str, *extra: str) -> Run:
     options = [f'train_dataloader.dataset.data_root={data_root}/', 'train_dataloader.batch_size=1',
                'train_cfg.max_epochs=1', 'param_scheduler.0.end=2',
                'param_scheduler.1.milestones=[1]', 'default_hooks.logger.interval=1',
                'log_processor.window_size=1', 'default_hooks.checkpoint.interval=1',
                'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None', *extra]
-    return subprocess.run([sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir,
-                           '--cfg-options', *options], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900, env=env)
+    train, error, text = load_tool('train'), None, ''
+    with in_process_tool():
+        try:
+            train.main([CONFIG, '--work-dir', work_dir, '--cfg-options', *options])
+        except Exception as e:  # noqa: BLE001 - the failure is what is under test
+            error, text = e, ''.join(traceback.format_exception(e))
+    for log in glob.glob(osp.join(work_dir, '*', '*.log')):
+        with open(log) as f:
+            text += f.read()
+    return Run(error, text)
 
 
 def _iterations(work_dir: str) -> list[dict]:
@@ -92,12 +105,11 @@ def _iterations(work_dir: str) -> list[dict]:
         return [json.loads(line) for line in f if '"loss"' in line]
 
 
-def _assert_trained(proc, work_dir: str, iters: int) -> list[dict]:
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-6000:]
+def _assert_trained(run: Run, work_dir: str, iters: int) -> list[dict]:
+    assert run.error is None, run.text[-6000:]
     recs = _iterations(work_dir)
     assert len(recs) == iters, [r['step'] for r in recs]
-    assert re.search(rf'Epoch\(train\) \[1\]\[{iters}/{iters}\]', out), 'wrong epoch length'
+    assert re.search(rf'Epoch\(train\) \[1\]\[{iters}/{iters}\]', run.text), 'wrong epoch length'
     for rec in recs:
         for key, value in rec.items():
             if 'loss' in key:
@@ -123,9 +135,9 @@ def test_missing_image_fails_naming_the_file(coco, tmp_path):
     data = _subset(coco, 2)
     data['images'][1]['file_name'] = 'no_such_image_0042.jpg'
     root = _write(tmp_path / 'data', data)
-    proc = _train(root, str(tmp_path / 'work'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
+    run = _train(root, str(tmp_path / 'work'))
+    out = run.text
+    assert run.error is not None
     assert re.search(r'FileNotFoundError: .*no_such_image_0042\.jpg', out), out[-3000:]
 
 
@@ -141,16 +153,16 @@ def test_undecodable_image_fails(coco, tmp_path):
         head = f.read(300)
     with open(path, 'wb') as f:
         f.write(head)
-    proc = _train(root, str(tmp_path / 'work'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
+    run = _train(root, str(tmp_path / 'work'))
+    out = run.text
+    assert run.error is not None
     assert re.search(rf'AssertionError: failed to load image: .*{re.escape(name)}', out), \
         out[-3000:]
 
     open(path, 'wb').close()
-    proc = _train(root, str(tmp_path / 'work0'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
+    run = _train(root, str(tmp_path / 'work0'))
+    out = run.text
+    assert run.error is not None
     assert re.search(r'cv2\.error: .*!buf\.empty\(\)', out), out[-3000:]
 
 
@@ -193,9 +205,9 @@ def test_no_annotations_at_all_fails(coco, tmp_path):
     data = _subset(coco, 2)
     data['annotations'] = []
     root = _write(tmp_path / 'data', data)
-    proc = _train(root, str(tmp_path / 'work'))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0, 'trained on an empty dataset'
+    run = _train(root, str(tmp_path / 'work'))
+    out = run.text
+    assert run.error is not None, 'trained on an empty dataset'
     # mmengine's BaseDataset._serialize_data concatenates an empty list: an unhelpful message, but
     # the run stops before training (pinned here so that a change is noticed)
     assert '_serialize_data' in out and \

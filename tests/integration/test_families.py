@@ -5,7 +5,10 @@ R-CNN, ATSS, Sparse R-CNN, UPerNet) and the record-setting FocalNet-L pairings (
 5-scale and fl3, Mask2Former ADE20K and COCO panoptic, UPerNet 640).
 
 Each runs its ``configs/demo/*`` config (the real config's model on the synthetic demo data, from
-scratch) through ``tools/train.py``'s own ``build_runner`` (argument parsing, scope registration,
+scratch, with one backbone block a stage: widths, focal levels, windows and options as
+configured, so necks and heads get the real channels; a deep stage repeats that same block, and the
+unit tier checks every preset's modules on the meta device and every option's numerics on small
+archs) through ``tools/train.py``'s own ``build_runner`` (argument parsing, scope registration,
 launcher and work dir set-up, the real mmengine Runner) in this process: one import of
 mmdet/mmseg for all of them, where a subprocess pair per family would spend ~30 s on imports
 alone. 2 training iterations, then the test loop on 1 validation image with the real metric: the
@@ -29,6 +32,9 @@ NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 # no checkpoint files (the tool path writes them in the demo/resume tests); 1 test image
 COMMON = ['default_hooks.logger.interval=1', 'default_hooks.checkpoint=None',
           'test_dataloader.dataset.indices=1', *NO_VAL]
+# one block a stage: the backbone keeps its widths, levels, windows and options (so the necks and
+# heads see the real config's channels), without the repeats of the deep stage
+ONE_BLOCK_A_STAGE = ['model.backbone.depths=[1,1,1,1]']
 EPOCHS = ['train_dataloader.dataset.indices=2', 'train_dataloader.batch_size=1',
           'train_cfg.max_epochs=1']  # 2 images / batch 1: 2 iterations
 # batch 2: the pyramid pooling's BatchNorm needs more than one value per channel
@@ -114,7 +120,8 @@ def test_family_trains_and_tests(family, tmp_path, monkeypatch):
     train = load_tool('train')
     # mmengine's message hub and visualizer are named singletons: names of this run's own
     args = train.parse_args([
-        f'configs/demo/{name}', '--work-dir', str(tmp_path), '--cfg-options', *COMMON, *options,
+        f'configs/demo/{name}', '--work-dir', str(tmp_path), '--cfg-options', *COMMON,
+        *ONE_BLOCK_A_STAGE, *options,
         *model_options, f'experiment_name={family}', f'visualizer.name=visualizer-{family}'])
     runner = train.build_runner(args)
     backbone = 'FocalTransformer' if family.startswith('focal-') else 'FocalNet'

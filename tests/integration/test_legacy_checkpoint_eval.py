@@ -1,16 +1,17 @@
 """Integration: an official mmdet 2.11 / mmseg 0.11 FocalNet checkpoint (the layout the key-name
 tests of ``tests/test_legacy_checkpoints.py`` check) evaluates through ``tools/test.py`` with our
 configs (demo data, 2 images), with no key mismatch and the predictions of the same weights saved
-by mmengine."""
+by mmengine. The tool runs through its ``main`` in the test process."""
 from __future__ import annotations
 
 import collections
+import glob
 import pickle
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import ROOT, randomize_, run_tool
+from helpers import ROOT, call_tool_main, randomize_
 from test_legacy_checkpoints import FAMILIES, RENAMED_SINCE_2X, _build
 
 pytestmark = pytest.mark.integration
@@ -44,7 +45,7 @@ def _predictions(pkl: str) -> list:
 
 
 @pytest.mark.parametrize('family', ['mask-rcnn', 'upernet'])
-def test_mmdet2_checkpoint_evaluates_through_tools_test(family, tmp_path, demo_data):
+def test_mmdet2_checkpoint_evaluates_through_tools_test(family, tmp_path, demo_data, capsys):
     """A randomised model saved in the official 2.x layout and, as a control, by mmengine: both
     evaluate through ``tools/test.py`` without key mismatches, to the same predictions."""
     _, config, demo, _ = FAMILIES[family]
@@ -59,9 +60,13 @@ def test_mmdet2_checkpoint_evaluates_through_tools_test(family, tmp_path, demo_d
                current)
     outs = {}
     for name, ckpt in (('legacy', legacy), ('current', current)):
-        out = run_tool(['tools/test.py', demo, str(ckpt), '--work-dir', str(tmp_path / name),
-                        '--out', str(tmp_path / f'{name}.pkl'), '--cfg-options',
-                        'test_dataloader.dataset.indices=2'])
+        _, out, err = call_tool_main(capsys, 'test', demo, ckpt, '--work-dir', tmp_path / name,
+                                     '--out', tmp_path / f'{name}.pkl', '--cfg-options',
+                                     'test_dataloader.dataset.indices=2')
+        out += err
+        for log in glob.glob(str(tmp_path / name / '*' / '*.log')):
+            out += open(log).read()
+        assert 'Loads checkpoint' in out, out[-3000:]  # the log is what is searched
         assert 'do not match exactly' not in out and 'missing keys' not in out, out[-3000:]
         outs[name] = _predictions(str(tmp_path / f'{name}.pkl'))
     assert len(outs['legacy']) == len(outs['current']) == 2

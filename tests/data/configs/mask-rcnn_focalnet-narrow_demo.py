@@ -1,9 +1,9 @@
 # The Mask R-CNN FocalNet demo (configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py: data, pipeline,
 # schedule, hooks) with a narrow FocalNet (C=16, one block a stage) and narrow heads, for the tests
-# of the training engine (resume, pre-emption, bad data) and the inference memory loop: what they
-# check (checkpoints, random states, data handling, leaks) does not depend on the model's width,
-# and a step costs ~0.4 s instead of ~4 s on one CPU core. The model of the demo config itself is
-# trained by the demo tests.
+# of the training engine (resume, pre-emption, bad data), the demo recipe's learning check and the
+# inference memory loop: what they check (checkpoints, random states, data handling, the loss
+# falling, leaks) does not depend on the model's width, and a step costs ~0.4 s instead of ~4 s on
+# one CPU core.
 _base_ = '../../../configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py'
 width = 64
 model = dict(
