@@ -153,7 +153,8 @@ def test_config_target_and_export_round_trip(official_tiny, tmp_path, capsys):
 def test_base_checkpoint_into_tiny_fails(tmp_path):
     # Stays a real process (the cheapest run of the tool): `python tools/convert_checkpoint.py`
     # as a user runs it, its exit status and a clean message without a traceback.
-    base = FocalNet('base-srf', drop_path_rate=0.)
+    # the base widths with one block a stage (the widths are what identifies the variant first)
+    base = FocalNet('base-srf', depths=(1, 1, 1, 1), drop_path_rate=0.)
     path = tmp_path / 'focalnet_base_srf.pth'
     torch.save({'model': base.state_dict()}, path)
     del base
