@@ -24,6 +24,9 @@ import torch
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 pytestmark = pytest.mark.usefixtures('demo_data')
 DET_CFG = 'configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py'
+# the model the detector inference tests run: the demo's data, pipeline and heads' logic with the
+# narrow FocalNet and heads (the inferencer's and the tool's handling is under test, not the width)
+DET_MODEL_CFG = 'tests/data/configs/mask-rcnn_focalnet-narrow_demo.py'
 SEG_CFG = 'configs/demo/upernet_focalnet-t-srf_demo.py'
 DET_NAME = 'mask-rcnn_focalnet-t-srf_fpn_1x_coco'
 SEG_NAME = 'upernet_focalnet-t-srf_8xb2-160k_ade20k-512x512'
@@ -72,7 +75,7 @@ def _save_like_runner(model, cfg, path: str) -> str:
 
 @pytest.fixture(scope='module')
 def det_model(tmp_path_factory):
-    cfg, model = _build(DET_CFG, 'mmdet')
+    cfg, model = _build(DET_MODEL_CFG, 'mmdet')
     path = _save_like_runner(model, cfg, str(tmp_path_factory.mktemp('det') / 'det.pth'))
     return cfg, model, path
 
@@ -203,7 +206,7 @@ def test_unsafe_checkpoint_refused(det_model, tmp_path):
     bad = str(tmp_path / 'bad.pth')
     torch.save({'state_dict': model.state_dict(), 'meta': {'x': fractions.Fraction(1, 3)}}, bad)
     with pytest.raises(UnsafeCheckpointError, match='fractions.Fraction'):
-        DetInferencer(DET_CFG, weights=bad, device='cpu')
+        DetInferencer(DET_MODEL_CFG, weights=bad, device='cpu')
 
 
 def test_backbone_checkpoint_refused(tmp_path):
@@ -309,12 +312,12 @@ def test_cli_clear_errors(tmp_path, det_model, capsys):
     _, _, ckpt = det_model
     img = _det_images(1)[0]
     cases = [
-        ([str(tmp_path / 'missing'), DET_CFG, '--weights', ckpt], 'input not found'),
-        ([str(tmp_path), DET_CFG, '--weights', ckpt], 'no images'),
+        ([str(tmp_path / 'missing'), DET_MODEL_CFG, '--weights', ckpt], 'input not found'),
+        ([str(tmp_path), DET_MODEL_CFG, '--weights', ckpt], 'no images'),
         ([img, 'mask-rcnn_focalnet-t-srf_fpn_1x', '--weights', ckpt],
          'Did you mean: mask-rcnn_focalnet-t-srf_fpn_1x_coco'),
         ([img, DET_NAME], '--weights is required'),
-        ([img, DET_CFG, '--weights', str(tmp_path / 'no.pth')], 'checkpoint not found'),
+        ([img, DET_MODEL_CFG, '--weights', str(tmp_path / 'no.pth')], 'checkpoint not found'),
         ([img], 'required: inputs, model'),
     ]
     for args, message in cases:
@@ -343,8 +346,8 @@ def test_cli_det_folder(tmp_path, det_model, capsys):
     (src / 'broken.jpg').write_bytes(open(imgs[0], 'rb').read()[:300])  # truncated JPEG
     (src / 'README.txt').write_text('not an image')
     out = tmp_path / 'out'
-    proc = _cli_in_process(capsys, str(src), 'mask-rcnn_focalnet-t-srf_fpn_demo', '--weights',
-                           ckpt, '--out-dir', str(out), '--device', 'cpu', '--batch-size', '2',
+    proc = _cli_in_process(capsys, str(src), DET_MODEL_CFG, '--weights', ckpt, '--out-dir',
+                           str(out), '--device', 'cpu', '--batch-size', '2',
                            '--pred-score-thr', '0.1')
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert 'skipped' in proc.stdout + proc.stderr and 'broken.jpg' in proc.stderr
