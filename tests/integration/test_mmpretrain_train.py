@@ -1,5 +1,6 @@
 """Integration: the FocalNet-T ImageNet-1k config through mmpretrain's own tools (their
-``tools/train.py`` and ``tools/test.py``, i.e. mmengine's Runner with the config), on an
+``tools/train.py`` and ``tools/test.py``, i.e. mmengine's Runner with the config; each through its
+``main`` in the test process), on an
 ImageNet-layout folder generated here (``train/<wnid>/*.JPEG``, ``val/*.JPEG``, ``meta/{train,
 val}.txt``; a few classes of the 1000, tiny images).
 
@@ -11,17 +12,18 @@ val}.txt``; a few classes of the 1000, tiny images).
   for the other half, so the printed top-1 must be exactly 50.0.
 """
 import glob
+import importlib.util
 import json
 import math
 import os.path as osp
 import re
-import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, randomize_, tool_env
+from helpers import ROOT, in_process_tool, randomize_
 
 pytestmark = pytest.mark.integration
 mmpretrain = pytest.importorskip('mmpretrain')
@@ -70,16 +72,21 @@ def _options(data_root: str, loaders=('train_dataloader',)) -> list:
     return opts
 
 
-def _mm_tool(tool: str, args: list) -> str:
-    proc = subprocess.run([sys.executable, osp.join(TOOLS, f'{tool}.py'), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900,
-                          env=tool_env(OMP_NUM_THREADS='1', PYTHONPATH=ROOT))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'mmpretrain {tool}.py failed:\n{out[-6000:]}'
-    return out
+def _mm_tool(capsys, tool: str, args: list) -> str:
+    """mmpretrain's ``tools/<tool>.py ARGS`` through its ``main`` in the test process (it reads
+    ``sys.argv``): what it printed and logged."""
+    path = osp.join(TOOLS, f'{tool}.py')
+    spec = importlib.util.spec_from_file_location(f'mmpretrain_{tool}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    capsys.readouterr()
+    with in_process_tool(), mock.patch.object(sys, 'argv', [f'{tool}.py', *map(str, args)]):
+        module.main()
+    out, err = capsys.readouterr()
+    return out + err
 
 
-def test_train_two_iterations_and_test_an_official_checkpoint(tmp_path):
+def test_train_two_iterations_and_test_an_official_checkpoint(tmp_path, capsys):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import DATASETS, MODELS
@@ -89,10 +96,10 @@ def test_train_two_iterations_and_test_an_official_checkpoint(tmp_path):
     val_files = _imagenet_folder(data)
     (data / 'meta' / 'val.txt').write_text(''.join(f'{f} 0\n' for f in val_files))  # labels: below
 
-    # --- 2 training iterations with mmpretrain's tools/train.py ---
+    # --- 2 training iterations with mmpretrain's tools/train.py (from scratch: offline) ---
     work = tmp_path / 'train'
-    out = _mm_tool('train', [CONFIG, '--work-dir', str(work), '--no-validate', '--cfg-options',
-                             'load_from=None', *_options(str(data))])  # from scratch: offline
+    out = _mm_tool(capsys, 'train', [CONFIG, '--work-dir', str(work), '--no-validate',
+                                     '--cfg-options', 'load_from=None', *_options(str(data))])
     (scalars,) = glob.glob(str(work / '*' / 'vis_data' / 'scalars.json'))
     losses = [json.loads(line)['loss'] for line in open(scalars) if '"loss"' in line]
     assert len(losses) == 2 and all(math.isfinite(v) and v > 0 for v in losses), losses
@@ -128,8 +135,8 @@ def test_train_two_iterations_and_test_an_official_checkpoint(tmp_path):
         ''.join(f'{f} {label}\n' for f, label in zip(val_files, labels)))
 
     # --- mmpretrain's tools/test.py with the official-layout checkpoint ---
-    out = _mm_tool('test', [CONFIG, str(ckpt), '--work-dir', str(tmp_path / 'test'),
-                            '--cfg-options', *_options(str(data), ('test_dataloader', ))])
+    out = _mm_tool(capsys, 'test', [CONFIG, ckpt, '--work-dir', tmp_path / 'test',
+                                    '--cfg-options', *_options(str(data), ('test_dataloader', ))])
     assert 'ClassifierCheckpointHook: converted the official-format classification checkpoint' in out
     top1 = float(re.search(r'accuracy/top1: ([\d.]+)', out).group(1))
     print(f'\nmmpretrain train: losses {losses}; test of the official-layout checkpoint: '
