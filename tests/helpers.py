@@ -6,7 +6,6 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import signal
 import subprocess
 import sys
 
@@ -86,10 +85,11 @@ def json_log_records(work_dir: str, pattern: str = osp.join('*', 'vis_data', '*.
     return records
 
 
-def load_tool(name: str):
-    """``tools/<name>.py`` as a module, loaded by path (putting tools/ on sys.path would let
-    tools/test.py shadow the standard library's ``test``)."""
-    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', f'{name}.py'))
+def load_tool(name: str, directory: str = osp.join(ROOT, 'tools'), module_name: str = None):
+    """``<directory>/<name>.py`` (ours by default) as a module, loaded by path (putting tools/ on
+    sys.path would let tools/test.py shadow the standard library's ``test``)."""
+    spec = importlib.util.spec_from_file_location(module_name or name,
+                                                  osp.join(directory, f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -120,16 +120,12 @@ def in_process_tool():
     saved = {cls: cls._instance_dict.copy() for cls in _mmengine_managers()}
     for cls in saved:  # and the run starts without any, as in a new process
         cls._instance_dict = type(cls._instance_dict)()
-    # a run that raises skips its hooks' after_train: PreemptionHook's handlers would stay
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGUSR1)}
     os.chdir(ROOT)
     try:
         yield
     finally:
         os.chdir(cwd)
         torch.set_num_threads(threads)
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
         for cls in _mmengine_managers():  # also the classes the run imported (mmdet's...)
             cls._instance_dict = saved.get(cls, type(cls._instance_dict)())
 

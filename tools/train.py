@@ -112,7 +112,15 @@ def setup_amp(cfg, requested: bool) -> None:
 def main(argv=None):
     args = parse_args(argv)
     runner = build_runner(args)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        # a run that raised skips after_train, where PreemptionHook gives the signals back: a
+        # long-lived caller (notebook, in-process call) would keep its handlers
+        from focalnet_mm.engine import PreemptionHook
+        for hook in runner.hooks:
+            if isinstance(hook, PreemptionHook):
+                hook.restore_signals()
     runner_utils.finish_distributed()
 
 

@@ -101,7 +101,9 @@ class PreemptionHook(Hook):
         for sig in self.signals:
             self._previous[sig] = signal.signal(sig, self._handler)
 
-    def _uninstall(self) -> None:
+    def restore_signals(self) -> None:
+        """Give the signals back to their previous handlers (``after_train`` does; a run that
+        raised never gets there, so the tools call this too). Idempotent."""
         for sig, previous in self._previous.items():
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
         self._previous = {}
@@ -125,7 +127,7 @@ class PreemptionHook(Hook):
             self._checkpoint_and_exit(runner, by_epoch=True)
 
     def after_train(self, runner) -> None:
-        self._uninstall()
+        self.restore_signals()
         if not is_main_process():
             return
         marker = osp.join(runner.work_dir, MARKER)
@@ -197,5 +199,5 @@ class PreemptionHook(Hook):
             f'PreemptionHook: {name} received; stopped after {unit} {step} with the checkpoint '
             f'{path}; exiting with code {self.exit_code} (requeue). Running the same command '
             'again resumes from it.')
-        self._uninstall()
+        self.restore_signals()
         raise Preempted(self.exit_code)

@@ -33,6 +33,7 @@ import os
 import os.path as osp
 import re
 import shutil
+import signal
 import traceback
 from typing import Optional
 
@@ -88,11 +89,14 @@ def _train(data_root: str, work_dir: str, *extra: str) -> Run:
                'log_processor.window_size=1', 'default_hooks.checkpoint.interval=1',
                'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None', *extra]
     train, error, text = load_tool('train'), None, ''
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGUSR1)}
     with in_process_tool():
         try:
             train.main([CONFIG, '--work-dir', work_dir, '--cfg-options', *options])
         except Exception as e:  # noqa: BLE001 - the failure is what is under test
             error, text = e, ''.join(traceback.format_exception(e))
+    # PreemptionHook (in the configs) gave the signals back, whether the run failed or not
+    assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
     for log in glob.glob(osp.join(work_dir, '*', '*.log')):
         with open(log) as f:
             text += f.read()

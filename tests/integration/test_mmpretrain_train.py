@@ -12,7 +12,6 @@ val}.txt``; a few classes of the 1000, tiny images).
   for the other half, so the printed top-1 must be exactly 50.0.
 """
 import glob
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -23,7 +22,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, in_process_tool, randomize_
+from helpers import ROOT, in_process_tool, load_tool, randomize_
 
 pytestmark = pytest.mark.integration
 mmpretrain = pytest.importorskip('mmpretrain')
@@ -75,10 +74,7 @@ def _options(data_root: str, loaders=('train_dataloader',)) -> list:
 def _mm_tool(capsys, tool: str, args: list) -> str:
     """mmpretrain's ``tools/<tool>.py ARGS`` through its ``main`` in the test process (it reads
     ``sys.argv``): what it printed and logged."""
-    path = osp.join(TOOLS, f'{tool}.py')
-    spec = importlib.util.spec_from_file_location(f'mmpretrain_{tool}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool(tool, TOOLS, module_name=f'mmpretrain_{tool}')
     capsys.readouterr()
     with in_process_tool(), mock.patch.object(sys, 'argv', [f'{tool}.py', *map(str, args)]):
         module.main()
