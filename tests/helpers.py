@@ -13,6 +13,10 @@ import torch
 import torch.nn as nn
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Demo configs with a narrow FocalNet and narrow heads (relative to ROOT): for the tests that check
+# the engine and the tools, not the model's width.
+NARROW_DET_CONFIG = 'tests/data/configs/mask-rcnn_focalnet-narrow_demo.py'
+NARROW_SEG_CONFIG = 'tests/data/configs/upernet_focalnet-narrow_demo.py'
 
 
 @torch.no_grad()

@@ -48,12 +48,21 @@ def test_backbone_rows_for_each_optimisation(tmp_path, capsys):
     assert (tmp_path / 'bench.md').read_text().count('\n| tiny-srf') == 3
 
 
-def test_train_rows_compare_with_cp_memory():
+def test_train_rows_compare_with_cp_memory_and_the_fast_backward(capsys):
     rows = benchmark.main(['train', '--size', '1', '64', '64', '--reps', '1', '--warmup', '1',
-                           '--no-flops'])
-    assert [r['setting'] for r in rows] == ['train tiny-srf fp32 channels_last=on',
-                                           'train tiny-srf fp32 channels_last=on: with_cp vs not']
-    cp_row = rows[1]
-    assert cp_row['memory_ratio'] == pytest.approx(
-        cp_row['with_cp']['peak_mib'] / cp_row['no_cp']['peak_mib'])
-    assert 'gflop' not in cp_row['with_cp']
+                           '--no-flops', '--accel', 'on', 'off'])
+    assert [r['setting'] for r in rows] == [
+        'train tiny-srf fp32 channels_last=on accel=on compile=off',
+        'train tiny-srf fp32 channels_last=on accel=on: with_cp vs not',
+        'train tiny-srf fp32 channels_last=on accel=off compile=off',
+        'train tiny-srf fp32 channels_last=on accel=off: with_cp vs not']
+    for cp_row in rows[1::2]:
+        assert cp_row['memory_ratio'] == pytest.approx(
+            cp_row['with_cp']['peak_mib'] / cp_row['no_cp']['peak_mib'])
+        assert 'gflop' not in cp_row['with_cp']
+    # the accelerated row names the backward measured for each depth-wise layer: a level's two
+    # kernel sizes (9, 11) in each of the 4 stages
+    kernels = rows[0]['kernels']
+    assert len(kernels) == 8 and all(k['chosen'] in ('reference', 'fast') for k in kernels.values())
+    assert capsys.readouterr().out.count('    kernels dw C') == 8
+    assert 'kernels' not in rows[2]

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import call_tool_main, load_tool, tool_env
+from helpers import NARROW_DET_CONFIG, call_tool_main, load_tool, tool_env
 import torch
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures('demo_data')
 DET_CFG = 'configs/demo/mask-rcnn_focalnet-t-srf_fpn_demo.py'
 # the model the detector inference tests run: the demo's data, pipeline and heads' logic with the
 # narrow FocalNet and heads (the inferencer's and the tool's handling is under test, not the width)
-DET_MODEL_CFG = 'tests/data/configs/mask-rcnn_focalnet-narrow_demo.py'
+DET_MODEL_CFG = NARROW_DET_CONFIG
 SEG_CFG = 'configs/demo/upernet_focalnet-t-srf_demo.py'
 DET_NAME = 'mask-rcnn_focalnet-t-srf_fpn_1x_coco'
 SEG_NAME = 'upernet_focalnet-t-srf_8xb2-160k_ade20k-512x512'

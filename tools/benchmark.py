@@ -12,7 +12,9 @@ the reference ops, divided by the median time). The header states the machine: C
 Our model runs as the project's inference paths run it: ``--accel on`` applies the measured CPU
 inference kernels (``focalnet_mm.models.cpu_accel.accelerate``; their one-time micro-benchmark
 runs before the timings, and the kernels chosen per block configuration are printed), ``off``
-the reference model alone.
+the reference model alone. In ``train``, ``--accel on`` applies the measured backward of the
+depth-wise convolutions (``focalnet_mm.models.train_accel.accelerate_training``), to the model
+compared with timm and to both sides of the with_cp comparison.
 
   backbone   FocalNet vs timm's FocalNet (features), same weights     default 1x3x800x1216
   train      forward+backward+AdamW step of the backbone, vs timm,
@@ -25,7 +27,8 @@ Examples:
   python tools/benchmark.py backbone --compile on --accel off             # vs torch.compile
   python tools/benchmark.py backbone --dtype fp32 bf16 --channels-last on off
   python tools/benchmark.py detector --reps 5 --json work_dirs/bench_det.json
-  python tools/benchmark.py train --with-cp on off
+  python tools/benchmark.py train --with-cp on off --accel on off
+  python tools/benchmark.py train --compile on --accel off --with-cp off    # vs torch.compile
 """
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ import focalnet_mm
 from focalnet_mm import FocalNet
 from focalnet_mm.models.checkpoint import official_to_timm
 from focalnet_mm.models.cpu_accel import KernelPlanner, accelerate, machine_key, plans_in_use
+from focalnet_mm.models.train_accel import GradPlanner, accelerate_training
 from focalnet_mm.runner_utils import build_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -238,6 +242,13 @@ def maybe_accelerate(model, on: bool, args):
     return model
 
 
+def maybe_accelerate_training(model, on: bool, args):
+    """The measured CPU training backward of the depth-wise convolutions (no-op elsewhere)."""
+    if on:
+        accelerate_training(model, args.grad_planner)
+    return model
+
+
 def run_pair(name_a, fn_a, name_b, fn_b, args, device, flops: dict | None = None) -> dict:
     """``flops``: name -> FLOPs of one call, where counting the call itself would be wrong."""
     fn_a()  # untimed: compiles, plans the accelerated kernels (their micro-benchmark)
@@ -291,7 +302,9 @@ def bench_backbone(args, device) -> list[dict]:
 def bench_train(args, device) -> list[dict]:
     b, h, w = args.size
     rows = []
-    for dtype_name, cl in product(args.dtype, args.channels_last):
+    for dtype_name, cl, acc, comp in product(args.dtype, args.channels_last, args.accel, args.compile):
+        if acc == 'on' and (device != 'cpu' or dtype_name != 'fp32' or comp == 'on'):
+            continue  # the fast backward is CPU fp32 eager only: the same as accel=off
         dtype = DTYPES[dtype_name]
         x = torch.randn(b, 3, h, w, device=device)
 
@@ -317,13 +330,18 @@ def bench_train(args, device) -> list[dict]:
             with torch.no_grad():
                 fwd = 3 * count_flops(lambda: ours(x))
             step_flops = dict(ours=fwd, timm=fwd, with_cp=fwd, no_cp=fwd)
-        row = run_pair('ours', step_fn(ours, ours), 'timm', step_fn(ref, ref_feats), args, device,
+        maybe_accelerate_training(ours, acc == 'on', args)
+        row = run_pair('ours', step_fn(ours, maybe_compile(ours, comp == 'on')), 'timm',
+                       step_fn(ref, maybe_compile(ref_feats, comp == 'on')), args, device,
                        step_flops)
-        row.update(setting=f'train {args.arch} {dtype_name} channels_last={cl}', input=f'{b}x3x{h}x{w}')
+        row.update(setting=f'train {args.arch} {dtype_name} channels_last={cl} accel={acc} '
+                           f'compile={comp}', input=f'{b}x3x{h}x{w}')
+        if acc == 'on':
+            row['kernels'] = dict(args.grad_planner.measurements)
         rows.append(row)
         print_row(row, 'ours', 'timm')
         for cp_flag in args.with_cp:
-            if cp_flag == 'off':
+            if cp_flag == 'off' or comp == 'on':
                 continue
             plain, _ = backbone_pair(args.arch, args.windows, args.levels, device, cl == 'on')
             with_cp = FocalNet(args.arch, drop_path_rate=0., with_cp=True, channels_last=cl == 'on',
@@ -331,11 +349,13 @@ def bench_train(args, device) -> list[dict]:
                                **({'focal_levels': args.levels} if args.levels else {})).to(device)
             with_cp.load_state_dict(plain.state_dict())
             plain.train(), with_cp.train()
+            maybe_accelerate_training(plain, acc == 'on', args)
+            maybe_accelerate_training(with_cp, acc == 'on', args)
             row = run_pair('with_cp', step_fn(with_cp, with_cp), 'no_cp', step_fn(plain, plain),
                            args, device, step_flops)
             row['memory_ratio'] = row['with_cp']['peak_mib'] / max(row['no_cp']['peak_mib'], 1e-9)
-            row.update(setting=f'train {args.arch} {dtype_name} channels_last={cl}: with_cp vs not',
-                       input=f'{b}x3x{h}x{w}')
+            row.update(setting=f'train {args.arch} {dtype_name} channels_last={cl} accel={acc}: '
+                               'with_cp vs not', input=f'{b}x3x{h}x{w}')
             rows.append(row)
             print_row(row, 'with_cp', 'no_cp')
     return rows
@@ -414,7 +434,7 @@ def print_row(row: dict, a: str, b: str) -> None:
           flush=True)
     for key, record in row.get('kernels', {}).items():
         times = ', '.join(f'{name} {1e3 * t:.1f}' for name, t in record.items() if name != 'chosen')
-        print(f"    kernels {key}: {record['chosen']}  (block medians ms: {times})", flush=True)
+        print(f"    kernels {key}: {record['chosen']}  (medians ms: {times})", flush=True)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -485,8 +505,9 @@ def parse_args(argv=None):
     p.add_argument('--channels-last', nargs='+', default=['on'], choices=['on', 'off'])
     p.add_argument('--compile', nargs='+', default=['off'], choices=['on', 'off'])
     p.add_argument('--accel', nargs='+', default=['on'], choices=['on', 'off'],
-                   help='measured CPU inference kernels on our model (off: the reference model '
-                   'alone; detector/segmentor: the first value)')
+                   help='measured CPU kernels on our model: inference kernels, and in `train` the '
+                   'depth-wise convolutions\' fast backward (off: the reference model alone; '
+                   'detector/segmentor: the first value)')
     p.add_argument('--accel-cache', default=None,
                    help='JSON file of measured kernel choices to reuse and extend (default: '
                    'measure in this run)')
@@ -520,6 +541,7 @@ def main(argv=None) -> list[dict]:
     torch.manual_seed(0)
     device = args.device
     args.planner = KernelPlanner(cache_file=args.accel_cache)
+    args.grad_planner = GradPlanner()
     args.gemm_peak = gemm_peak_gflops(device)
     header = {'machine': machine(device), 'isa': isa_line() if device == 'cpu' else device,
               'fp32_gemm_peak_gflops': args.gemm_peak}

@@ -7,6 +7,10 @@ Same command line as mmdet's ``tools/train.py``; the OpenMMLab package is taken 
 * ``--amp`` (and the ``*_amp-*`` configs' ``AmpOptimWrapper``) train in fp16 with dynamic loss
   scaling on a GPU and in bf16 autocast on a CPU-only machine (mmengine's AmpOptimWrapper cannot
   run there; see focalnet_mm/engine/optim.py);
+* ``--cpu-accel`` gives the FocalNet's depth-wise convolutions a faster backward on a CPU, where a
+  one-time measurement per layer shape finds it faster (focalnet_mm/models/train_accel.py: weight
+  gradients equal within float rounding; off by default, as the measured choice can differ
+  between processes and bit-identical reruns need the same kernels);
 * a work dir left by a pre-empted run (``preempted.json``, written by ``PreemptionHook`` on
   SIGTERM/SIGUSR1) is resumed automatically from its ``last_checkpoint``, so a requeued job that
   runs the same command continues where it stopped (exit status 75 = pre-empted, requeue).
@@ -50,6 +54,9 @@ def parse_args(argv=None):
         'is allowed.')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
+    parser.add_argument('--cpu-accel', action='store_true',
+                        help='measured faster CPU backward of the depth-wise convolutions '
+                        '(gradients within float rounding of the reference)')
     # torch >= 2.0 launchers pass `--local-rank`
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
@@ -112,6 +119,11 @@ def setup_amp(cfg, requested: bool) -> None:
 def main(argv=None):
     args = parse_args(argv)
     runner = build_runner(args)
+    if args.cpu_accel:
+        from focalnet_mm.models.train_accel import FastGradDepthwiseConv2d, accelerate_training
+        accelerate_training(runner.model)
+        convs = sum(type(m) is FastGradDepthwiseConv2d for m in runner.model.modules())
+        print(f'cpu-accel: {convs} depth-wise convolutions take the measured backward', flush=True)
     try:
         runner.train()
     finally:

@@ -38,10 +38,10 @@ import traceback
 from typing import Optional
 
 import pytest
-from helpers import in_process_tool, load_tool
+from helpers import NARROW_DET_CONFIG, in_process_tool, load_tool
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-CONFIG = 'tests/data/configs/mask-rcnn_focalnet-narrow_demo.py'
+CONFIG = NARROW_DET_CONFIG
 SRC = osp.join(ROOT, 'data/demo/coco')
 ANN = 'annotations/instances_train2017.json'
 

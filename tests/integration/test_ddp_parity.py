@@ -44,7 +44,7 @@ import sys
 import time
 
 import pytest
-from helpers import call_tool_main, tool_env
+from helpers import NARROW_SEG_CONFIG, call_tool_main, tool_env
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 ITERS = 6
@@ -54,7 +54,7 @@ WEIGHT_RTOL = 1e-4
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures('demo_data')]
 
 CONFIG = f'''
-_base_ = {osp.join(ROOT, 'tests/data/configs/upernet_focalnet-narrow_demo.py')!r}
+_base_ = {osp.join(ROOT, NARROW_SEG_CONFIG)!r}
 norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 model = dict(
     backbone=dict(drop_path_rate=0.0),

@@ -36,7 +36,7 @@ import sys
 import time
 
 import pytest
-from helpers import run_tool, tool_env
+from helpers import NARROW_DET_CONFIG, NARROW_SEG_CONFIG, run_tool, tool_env
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
@@ -48,7 +48,7 @@ CASES = {
     # EpochBasedTrainLoop: 4 images / batch 2 = 2 iterations per epoch, 3 epochs, a checkpoint per
     # epoch; B is killed after epoch_1.pth and resumes at epoch 2.
     'mask-rcnn-epoch': dict(
-        config='tests/data/configs/mask-rcnn_focalnet-narrow_demo.py',
+        config=NARROW_DET_CONFIG,
         options=['train_dataloader.dataset.indices=4', 'train_dataloader.batch_size=2',
                  'train_cfg.max_epochs=3', 'param_scheduler.0.end=3',
                  'param_scheduler.1.milestones=[2]', 'default_hooks.checkpoint.interval=1',
@@ -58,7 +58,7 @@ CASES = {
     # every 3; the resumed loop re-iterates the dataloader 3 batches (running the random transforms)
     # before iteration 4.
     'upernet-iter': dict(
-        config='tests/data/configs/upernet_focalnet-narrow_demo.py',
+        config=NARROW_SEG_CONFIG,
         options=['train_dataloader.dataset.indices=4', 'train_dataloader.batch_size=2',
                  'train_cfg.max_iters=6', 'param_scheduler.0.end=2', 'param_scheduler.1.begin=2',
                  'param_scheduler.1.end=6', 'default_hooks.checkpoint.interval=3', *EXACT_LOG,
