@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from focalnet_mm import FocalNet
 from focalnet_mm.models.focalnet import Conv2d
 from focalnet_mm.models.train_accel import (DepthwiseConvFastGrad, FastGradDepthwiseConv2d,
-                                            GradPlanner, accelerate_training,
-                                            remove_training_acceleration)
+                                            GateGradProbe, GradPlanner, LayoutKeepingGELU,
+                                            accelerate_training, remove_training_acceleration)
 from helpers import randomize_
 from numerics import assert_same_function_fp32
 
@@ -170,8 +170,8 @@ def test_hooks_state_dict_copy_pickle_and_removal():
     fast = accelerate_training(copy.deepcopy(ref), FAST).train()
     assert all(torch.equal(v, fast.state_dict()[k]) for k, v in ref.state_dict().items())
     assert fast.state_dict().keys() == ref.state_dict().keys()
-    restored = pickle.loads(pickle.dumps(fast))
-    assert type(restored.layers[0].blocks[0].modulation.focal_layers[0][0]) is FastGradDepthwiseConv2d
+    restored = pickle.loads(pickle.dumps(fast)).layers[0].blocks[0].modulation
+    assert type(restored.focal_layers[0][0]) is FastGradDepthwiseConv2d
     seen = []
     for m in fast.modules():
         if type(m) is FastGradDepthwiseConv2d:
@@ -180,10 +180,40 @@ def test_hooks_state_dict_copy_pickle_and_removal():
     assert len(seen) == 15  # every level's module is called (hooks see it)
     twin = copy.deepcopy(fast)
     assert twin.layers[0].blocks[0].modulation.focal_layers[0][0].grad_planner is FAST
+    assert sum(type(m) is LayoutKeepingGELU for m in fast.modules()) == 15
+    assert sum(type(m) is GateGradProbe for m in fast.modules()) == 5
     remove_training_acceleration(fast)
-    assert not any(type(m) is FastGradDepthwiseConv2d for m in fast.modules())
+    swapped = (FastGradDepthwiseConv2d, LayoutKeepingGELU, GateGradProbe)
+    assert not any(type(m) in swapped for m in fast.modules())
     assert sum(type(m) is Conv2d and m.groups > 1 for m in fast.modules()) == 15
+    assert [type(m) for m in ref.modules()] == [type(m) for m in fast.modules()]
     with pytest.raises(ValueError, match='margin'):
         GradPlanner(margin=1.5)
     with pytest.raises(ValueError, match='reps'):
         GradPlanner(reps=0)
+
+
+def test_layout_keeping_gradients():
+    """The GELU and the gate probe return their gradients in their input's (channels_last)
+    layout: the probe's is the incoming gradient's values, the GELU's equals autograd's within
+    fp32 rounding (ATen's GELU backward takes another, vectorised, code path on matching layouts,
+    with its own rounding)."""
+    gen = torch.Generator().manual_seed(0)
+    cl = torch.channels_last
+    parent = torch.randn(2, 11, 6, 7, generator=gen).contiguous(memory_format=cl)
+    for x in (parent, parent[:, 8:]):  # a map, and a channel slice of one (the gates)
+        grad = torch.randn(x.shape, generator=gen)  # NCHW, as autograd may hand it
+        for plain, fast in ((torch.nn.GELU(), LayoutKeepingGELU()),
+                            (torch.nn.Identity(), GateGradProbe())):
+            xp, xf = x.clone().requires_grad_(), x.clone().requires_grad_()
+            xd = x.double().requires_grad_()
+            out_plain, out_fast = plain(xp), fast(xf)
+            assert torch.equal(out_plain, out_fast)
+            (g_plain,), (g_fast,), (g_exact,) = (
+                torch.autograd.grad(o, i, grad.to(o.dtype))
+                for o, i in ((out_plain, xp), (out_fast, xf), (plain(xd), xd)))
+            if isinstance(plain, torch.nn.Identity):
+                assert torch.equal(g_fast, grad)
+            else:
+                assert_same_function_fp32(g_fast, g_plain, g_exact, what='GELU gradient')
+            assert g_fast.is_contiguous(memory_format=cl) and not g_fast.is_contiguous()

@@ -302,7 +302,8 @@ def bench_backbone(args, device) -> list[dict]:
 def bench_train(args, device) -> list[dict]:
     b, h, w = args.size
     rows = []
-    for dtype_name, cl, acc, comp in product(args.dtype, args.channels_last, args.accel, args.compile):
+    settings = product(args.dtype, args.channels_last, args.accel, args.compile)
+    for dtype_name, cl, acc, comp in settings:
         if acc == 'on' and (device != 'cpu' or dtype_name != 'fp32' or comp == 'on'):
             continue  # the fast backward is CPU fp32 eager only: the same as accel=off
         dtype = DTYPES[dtype_name]

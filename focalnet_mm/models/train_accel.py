@@ -20,6 +20,14 @@ kept unless the other is faster by ``margin``. The choice is measured, so two pr
 differently and their weight gradients then differ by float rounding: for bit-identical reruns,
 pass ``GradPlanner(fixed=True)`` (or ``fixed=False``, the reference everywhere).
 
+Two layout fixes come with it (values unchanged, only the memory order of gradients): autograd
+hands the last level's GELU its gradient in NCHW order (the global context's mean broadcasts it)
+and the gates theirs (the per-level slices are scattered into a fresh NCHW tensor), while the
+activations are channels_last; ATen's GELU backward on mixed layouts and oneDNN's convolution
+backward of ``f`` on an NCHW gradient are several times slower than on matching layouts. So the
+focal levels' GELUs (:class:`LayoutKeepingGELU`) and the gate probe (:class:`GateGradProbe`)
+return gradients in their input's layout.
+
 The reference runs wherever this does not apply: no gradient wanted, non-CPU or non-fp32 tensors,
 autocast, torch.compile and jit tracing, dispatch modes (FLOP counters, fake tensors).
 """
@@ -38,8 +46,8 @@ import torch.nn.functional as F
 from .cpu_accel import _in_dispatch_mode, choose, machine_key
 from .focalnet import Conv2d, FocalModulation, _dense_grad
 
-__all__ = ['DepthwiseConvFastGrad', 'FastGradDepthwiseConv2d', 'GradPlanner',
-           'accelerate_training', 'remove_training_acceleration']
+__all__ = ['DepthwiseConvFastGrad', 'FastGradDepthwiseConv2d', 'GateGradProbe', 'GradPlanner',
+           'LayoutKeepingGELU', 'accelerate_training', 'remove_training_acceleration']
 
 
 class DepthwiseConvFastGrad(torch.autograd.Function):
@@ -59,12 +67,9 @@ class DepthwiseConvFastGrad(torch.autograd.Function):
         pad, channels = ctx.padding, weight.shape[0]
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            # the gradient often arrives in NCHW order (autograd's sum of the gated-sum and the
-            # next level's gradients): oneDNN's depth-wise kernel for large kernels is many times
-            # slower on NCHW maps than on channels_last ones (where x has its channels innermost)
-            grad_in = (grad.contiguous(memory_format=torch.channels_last) if x.stride(1) == 1
-                       else grad)
-            grad_x = F.conv2d(grad_in, weight.flip(-2, -1), None, 1, pad, 1, channels)
+            # on the input's layout: oneDNN's depth-wise kernel for large kernels is many times
+            # slower on NCHW maps than on channels_last ones, and autograd may hand us NCHW
+            grad_x = F.conv2d(_like(grad, x), weight.flip(-2, -1), None, 1, pad, 1, channels)
         if ctx.needs_input_grad[1]:
             n, _, h, w = grad.shape
             # (1, N*C, H+2p, W+2p) correlated with an (N*C, 1, H, W) kernel: (1, N*C, k, k)
@@ -76,6 +81,43 @@ class DepthwiseConvFastGrad(torch.autograd.Function):
         return grad_x, grad_w, None
 
 
+def _like(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``grad`` in channels_last order where ``x`` has its channels innermost."""
+    channels_last = torch.channels_last
+    if x.dim() == 4 and x.stride(1) == 1 and not grad.is_contiguous(memory_format=channels_last):
+        return grad.contiguous(memory_format=channels_last)
+    return grad
+
+
+class _GELULayoutGrad(torch.autograd.Function):
+    """``F.gelu(x)`` (exact) whose backward runs on a gradient in ``x``'s layout."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return F.gelu(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, = ctx.saved_tensors
+        return torch.ops.aten.gelu_backward(_like(grad, x), x)
+
+
+class _LayoutGrad(torch.autograd.Function):
+    """Identity (a view) whose backward returns the gradient in the input's layout."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.channels_innermost = x.dim() == 4 and x.stride(1) == 1
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        if ctx.channels_innermost and not grad.is_contiguous(memory_format=torch.channels_last):
+            return grad.contiguous(memory_format=torch.channels_last)
+        return grad
+
+
 def _supported(conv: nn.Conv2d) -> bool:
     k = conv.kernel_size
     return (conv.groups == conv.in_channels == conv.out_channels and conv.bias is None
@@ -83,14 +125,18 @@ def _supported(conv: nn.Conv2d) -> bool:
             and conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.padding_mode == 'zeros')
 
 
-def eligible(conv: nn.Conv2d, x: torch.Tensor) -> bool:
-    """Whether a gradient will be taken and the fast backward may compute it."""
+def _training_cpu_fp32(x: torch.Tensor, needs_grad: bool) -> bool:
     if torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.jit.is_scripting():
         return False
-    return (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad)
-            and x.device.type == 'cpu' and x.dtype == conv.weight.dtype == torch.float32
-            and x.dim() == 4 and not torch.is_autocast_enabled('cpu')
-            and not _in_dispatch_mode())
+    return (torch.is_grad_enabled() and needs_grad and x.device.type == 'cpu'
+            and x.dtype == torch.float32 and x.dim() == 4
+            and not torch.is_autocast_enabled('cpu') and not _in_dispatch_mode())
+
+
+def eligible(conv: nn.Conv2d, x: torch.Tensor) -> bool:
+    """Whether a gradient will be taken and the fast backward may compute it."""
+    return (conv.weight.dtype == torch.float32
+            and _training_cpu_fp32(x, x.requires_grad or conv.weight.requires_grad))
 
 
 def conv_key(conv: nn.Conv2d, x: torch.Tensor) -> str:
@@ -195,24 +241,51 @@ class FastGradDepthwiseConv2d(Conv2d):
         return DepthwiseConvFastGrad.apply(x, _dense_grad(self.weight), self.padding[0])
 
 
+class LayoutKeepingGELU(nn.GELU):
+    """A focal level's ``nn.GELU`` whose gradient is computed in its input's layout."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.approximate != 'none' or not _training_cpu_fp32(x, x.requires_grad):
+            return super().forward(x)
+        return _GELULayoutGrad.apply(x)
+
+
+class GateGradProbe(nn.Identity):
+    """The modulation's gate probe (an identity) returning the gates' gradient in their layout."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _LayoutGrad.apply(x) if _training_cpu_fp32(x, x.requires_grad) else x
+
+
+_SWAPS = ((Conv2d, FastGradDepthwiseConv2d), (nn.GELU, LayoutKeepingGELU),
+          (nn.Identity, GateGradProbe))
+
+
 def accelerate_training(model: nn.Module, planner: Optional[GradPlanner] = None) -> nn.Module:
-    """Give the focal levels' depth-wise convolutions of every FocalNet block in ``model`` the
-    measured backward (in place; the model is returned). Parameters and state_dict unchanged."""
+    """Give the focal levels of every FocalNet block in ``model`` the measured backward of their
+    depth-wise convolutions and the layout-keeping gradients of their GELUs and gate probe (in
+    place; the model is returned). Parameters and state_dict unchanged."""
     planner = planner or _SHARED_PLANNER
     for module in model.modules():
-        if isinstance(module, FocalModulation):
-            for level in module.focal_layers:
-                conv = level[0]
-                if type(conv) in (Conv2d, FastGradDepthwiseConv2d) and _supported(conv):
-                    conv.__class__ = FastGradDepthwiseConv2d
-                    conv.grad_planner = planner
+        if not isinstance(module, FocalModulation):
+            continue
+        for level in module.focal_layers:
+            conv, act = level[0], level[1]
+            if type(conv) in (Conv2d, FastGradDepthwiseConv2d) and _supported(conv):
+                conv.__class__ = FastGradDepthwiseConv2d
+                conv.grad_planner = planner
+            if type(act) is nn.GELU:
+                act.__class__ = LayoutKeepingGELU
+        if type(module.gate_probe) is nn.Identity:
+            module.gate_probe.__class__ = GateGradProbe
     return model
 
 
 def remove_training_acceleration(model: nn.Module) -> nn.Module:
     """Undo :func:`accelerate_training`."""
     for module in model.modules():
-        if type(module) is FastGradDepthwiseConv2d:
-            module.__class__ = Conv2d
-            module.__dict__.pop('grad_planner', None)
+        for plain, fast in _SWAPS:
+            if type(module) is fast:
+                module.__class__ = plain
+                module.__dict__.pop('grad_planner', None)
     return model
