@@ -3,7 +3,6 @@ function, are chosen by measurement and cached, and step aside wherever they do 
 import copy
 import json
 import pickle
-import time
 
 import pytest
 import torch
@@ -14,7 +13,7 @@ from focalnet_mm.models.cpu_accel import (REFERENCE, AcceleratedFocalNetBlock, B
                                           FixedPlanner, KernelPlanner, accelerate, choose,
                                           machine_key, remove_acceleration)
 from focalnet_mm.models.focalnet import FocalNetBlock
-from helpers import randomize_
+from helpers import CountingClock, randomize_
 from numerics import assert_same_function_fp32
 
 FUSED = BlockPlan(fused=True)
@@ -127,24 +126,13 @@ def test_choose_adopts_only_clear_wins():
         KernelPlanner(margin=1.5)
 
 
-class _CountingClock:
-    """time.perf_counter, counting its readings (how many timings a planner made)."""
-
-    def __init__(self):
-        self.readings = 0
-
-    def __call__(self) -> float:
-        self.readings += 1
-        return time.perf_counter()
-
-
 def test_measured_once_per_configuration_and_size(tmp_path):
     """The first forward times the candidates on each block configuration (one per stage here)
     and keeps the reference wherever nothing is clearly faster; later forwards, other blocks of the
     same configuration and a new process reading the cache file measure nothing."""
     ref = randomize_(FocalNet('tiny-srf', depths=SHALLOW, drop_path_rate=0.), scale=0.2).eval()
     cache = tmp_path / 'plans.json'
-    clock = _CountingClock()
+    clock = CountingClock()
     planner = KernelPlanner(cache_file=str(cache), reps=2, timer=clock)
     fast = accelerate(copy.deepcopy(ref), planner)
     x = torch.randn(1, 3, 64, 96)
@@ -164,7 +152,7 @@ def test_measured_once_per_configuration_and_size(tmp_path):
         saved = json.loads(cache.read_text())
         assert list(saved['plans']) == [machine_key()]
         assert len(saved['plans'][machine_key()]) == 4
-        fresh_clock = _CountingClock()
+        fresh_clock = CountingClock()
         fresh = KernelPlanner(cache_file=str(cache), timer=fresh_clock)
         accelerate(copy.deepcopy(ref), fresh)(x)
         assert fresh_clock.readings == 0 and fresh.plans == planner.plans
@@ -176,7 +164,7 @@ def test_unreadable_or_foreign_cache_is_remeasured(tmp_path):
     for content in ('{not json', json.dumps({'plans': {'another CPU | AVX512': {'C96': {}}}})):
         path = tmp_path / 'plans.json'
         path.write_text(content)
-        clock = _CountingClock()
+        clock = CountingClock()
         planner = KernelPlanner(cache_file=str(path), reps=1, timer=clock)
         with torch.no_grad():
             accelerate(model, planner)(x)

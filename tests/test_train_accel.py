@@ -15,7 +15,7 @@ from focalnet_mm.models.focalnet import Conv2d
 from focalnet_mm.models.train_accel import (DepthwiseConvFastGrad, FastGradDepthwiseConv2d,
                                             GateGradProbe, GradPlanner, LayoutKeepingGELU,
                                             accelerate_training, remove_training_acceleration)
-from helpers import randomize_
+from helpers import CountingClock, randomize_
 from numerics import assert_same_function_fp32
 
 # widths, levels, windows and every switch of the presets on a small map; one block a stage
@@ -92,19 +92,8 @@ def test_training_step_equals_the_reference(with_cp, monkeypatch):
     assert_same_function_fp32(x_grad_fast, x_grad_ref, x_double.grad, what='input gradient')
 
 
-class _CountingClock:
-    """time.perf_counter, counting its readings (how many timings a planner made)."""
-
-    def __init__(self):
-        self.readings = 0
-
-    def __call__(self) -> float:
-        self.readings += 1
-        return time.perf_counter()
-
-
 def test_measured_once_per_shape_and_size_class():
-    planner = GradPlanner(reps=2, timer=_CountingClock())
+    planner = GradPlanner(reps=2, timer=CountingClock())
     model = accelerate_training(FocalNet(**SMALL).train(), planner)
     x = torch.randn(1, 3, 64, 64)
     sum(f.sum() for f in model(x)).backward()

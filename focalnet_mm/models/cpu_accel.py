@@ -46,8 +46,8 @@ from torch.nn.modules.module import _global_forward_hooks, _global_forward_pre_h
 from .focalnet import FocalModulation, FocalNetBlock, Mlp
 
 __all__ = ['AcceleratedFocalNetBlock', 'BlockPlan', 'FixedPlanner', 'KernelPlanner', 'REFERENCE',
-           'accelerate', 'choose', 'default_cache_file', 'fused_kernels_available', 'machine_key',
-           'plans_in_use', 'remove_acceleration']
+           'SharedPlannerState', 'accelerate', 'choose', 'default_cache_file',
+           'fused_kernels_available', 'machine_key', 'plans_in_use', 'remove_acceleration']
 
 MIB = 2**20
 
@@ -289,7 +289,26 @@ def block_key(block: FocalNetBlock, x: torch.Tensor) -> str:
             f'{" " + flags if flags else ""} px2^{size_class / 2:g}')
 
 
-class KernelPlanner:
+class SharedPlannerState:
+    """A planner (``_lock``, ``timer``) is shared state, one per process: a model's deep copy
+    shares it, a pickle keeps its choices and drops the lock (and a default timer)."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop('_lock')
+        state['timer'] = None if self.timer is time.perf_counter else self.timer
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.timer = self.timer or time.perf_counter
+        self._lock = threading.Lock()
+
+
+class KernelPlanner(SharedPlannerState):
     """Chooses and caches a :class:`BlockPlan` per block configuration and input size class.
 
     Args:
@@ -390,21 +409,6 @@ class KernelPlanner:
         self.measurements[key] = dict({p.describe(): statistics.median(ts) for p, ts in times.items()},
                                       chosen=chosen.describe())
         return chosen
-
-    # a planner is shared state (one per process and cache file), not part of a model's copy
-    def __deepcopy__(self, memo):
-        return self
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop('_lock')
-        state['timer'] = None if self.timer is time.perf_counter else self.timer
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self.timer = self.timer or time.perf_counter
-        self._lock = threading.Lock()
 
 
 class FixedPlanner(KernelPlanner):

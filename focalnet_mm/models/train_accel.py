@@ -43,7 +43,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .cpu_accel import _in_dispatch_mode, choose, machine_key
+from .cpu_accel import SharedPlannerState, _in_dispatch_mode, choose, machine_key
 from .focalnet import Conv2d, FocalModulation, _dense_grad
 
 __all__ = ['DepthwiseConvFastGrad', 'FastGradDepthwiseConv2d', 'GateGradProbe', 'GradPlanner',
@@ -148,7 +148,7 @@ def conv_key(conv: nn.Conv2d, x: torch.Tensor) -> str:
     return f'dw C{c} k{conv.kernel_size[0]} n{n} {layout} px2^{size_class / 2:g}'
 
 
-class GradPlanner:
+class GradPlanner(SharedPlannerState):
     """Chooses, per :func:`conv_key` and machine, the reference backward or the fast one.
 
     Args:
@@ -208,21 +208,6 @@ class GradPlanner:
         self.measurements[key] = dict({name: statistics.median(ts) for name, ts in times.items()},
                                       chosen=chosen)
         return chosen == 'fast'
-
-    # shared state (one per process), not part of a model's copy
-    def __deepcopy__(self, memo):
-        return self
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop('_lock')
-        state['timer'] = None if self.timer is time.perf_counter else self.timer
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self.timer = self.timer or time.perf_counter
-        self._lock = threading.Lock()
 
 
 _SHARED_PLANNER = GradPlanner()
