@@ -84,6 +84,20 @@ def choose(times: dict[BlockPlan, list[float]], margin: float) -> BlockPlan:
     return chosen
 
 
+def interleaved_times(runs: dict, reps: int, timer: Callable[[], float]) -> dict[object, list]:
+    """One warm-up call of each run (first-touch allocations, oneDNN's primitive cache), then
+    ``reps`` timed calls of each, interleaved: ``{key: [seconds, ...]}``."""
+    for run in runs.values():
+        run()
+    times = {key: [] for key in runs}
+    for _ in range(reps):
+        for key, run in runs.items():
+            t0 = timer()
+            run()
+            times[key].append(timer() - t0)
+    return times
+
+
 # ----------------------------------------------------------------------------------- machine
 def _cpu_model() -> str:
     try:
@@ -381,15 +395,7 @@ class KernelPlanner(SharedPlannerState):
     def _time(self, block: FocalNetBlock, x: torch.Tensor, plans: list[BlockPlan]) -> dict:
         runs = {p: (lambda p=p: FocalNetBlock.forward(block, x)) if not p.fused
                 else (lambda p=p: fused_block(block, x, p)) for p in plans}
-        for run in runs.values():  # warm-up (first-touch allocations, oneDNN primitive cache)
-            run()
-        times = {p: [] for p in plans}
-        for _ in range(self.reps):
-            for p, run in runs.items():
-                t0 = self.timer()
-                run()
-                times[p].append(self.timer() - t0)
-        return times
+        return interleaved_times(runs, self.reps, self.timer)
 
     def candidates(self, block: FocalNetBlock, x: torch.Tensor) -> list[BlockPlan]:
         """The reference, the fused kernels, with the planar depth-wise variant, and (pre-norm

@@ -43,7 +43,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .cpu_accel import SharedPlannerState, _in_dispatch_mode, choose, machine_key
+from .cpu_accel import (SharedPlannerState, _in_dispatch_mode, choose, interleaved_times,
+                        machine_key)
 from .focalnet import Conv2d, FocalModulation, _dense_grad
 
 __all__ = ['DepthwiseConvFastGrad', 'FastGradDepthwiseConv2d', 'GateGradProbe', 'GradPlanner',
@@ -194,16 +195,9 @@ class GradPlanner(SharedPlannerState):
         def fast():
             torch.autograd.grad(DepthwiseConvFastGrad.apply(x, weight, pad), (x, weight), grad)
 
-        runs = {'reference': reference, 'fast': fast}
         with torch.enable_grad():
-            for run in runs.values():
-                run()
-            times = {name: [] for name in runs}
-            for _ in range(self.reps):
-                for name, run in runs.items():
-                    t0 = self.timer()
-                    run()
-                    times[name].append(self.timer() - t0)
+            times = interleaved_times({'reference': reference, 'fast': fast}, self.reps,
+                                      self.timer)
         chosen = choose(times, self.margin)
         self.measurements[key] = dict({name: statistics.median(ts) for name, ts in times.items()},
                                       chosen=chosen)
