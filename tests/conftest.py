@@ -50,3 +50,22 @@ def _threads():
     """Each test runs with ``helpers.suite_threads()`` torch threads (re-read per test: one while
     the other tier of tools/run_tests.sh runs, both cores after)."""
     torch.set_num_threads(suite_threads())
+
+
+
+def _memoize_external_config_index() -> None:
+    """mmengine resolves each ``mmdet::``/``mmseg::`` base of a config by reading that package's
+    model-index.yml and every metafile it imports (~100 YAML files for mmdet), again for every
+    config parsed. The suite parses the configs many times in one process; the files do not change
+    while it runs, so each is read once. Parsing the configs themselves stays mmengine's own."""
+    import functools
+
+    from mmengine.config import utils
+    if hasattr(utils.load, 'cache_info'):
+        return
+    read = functools.lru_cache(maxsize=None)(utils.load)
+    utils.load = lambda path, *args, **kwargs: read(path, *args, **kwargs)
+    utils.load.cache_info = read.cache_info
+
+
+_memoize_external_config_index()
