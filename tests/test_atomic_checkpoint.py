@@ -5,8 +5,8 @@ mmengine 0.10.7 writes a checkpoint with ``LocalBackend.put`` = ``open(path, 'wb
 *before* writing the new one, then rewrites ``last_checkpoint`` with a plain ``open('w')``. A kill
 during the save therefore leaves ``last_checkpoint`` naming a deleted file next to a truncated new
 one: ``--resume`` fails. The tests train a small real mmengine ``Runner`` (a 64 MB parameter, so a
-save takes a while) in a child process that saves every iteration, SIGKILL it while a checkpoint file
-is being written (the parent watches the files grow), and look at what a resume would see:
+save takes a while) in a child process that saves every iteration, SIGKILL it while a checkpoint
+file is being written (the parent watches the files grow), and look at what a resume would see:
 
 * plain ``CheckpointHook`` (documents the problem): the checkpoint named by ``last_checkpoint`` is
   missing or truncated;
@@ -29,6 +29,7 @@ from torch import nn
 
 NUMEL = 16 * 1024 * 1024  # 64 MB of float32: a save takes tens of milliseconds
 FULL = NUMEL * 4
+
 
 def _train_forever(work_dir: str, hook: str) -> None:
     """Train with a checkpoint every iteration until killed (runs in a child process)."""
