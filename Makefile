@@ -14,5 +14,7 @@ demo: setup
 test: setup
 	bash tools/run_tests.sh $(PYTEST_ARGS)
 
+# The unit tier alone, in UNIT_WORKERS pytest-xdist workers of one thread each (both cores).
+UNIT_WORKERS ?= 2
 test-fast: setup
-	$(PY) -m pytest -q -m "not integration" $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(UNIT_WORKERS) -m "not integration" $(PYTEST_ARGS)
